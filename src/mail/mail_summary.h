@@ -1,0 +1,70 @@
+/*
+ * What the mail analyzers learnt about one session: STARTTLS, credentials
+ * and the server's identity. Filled by src/mail, read by the outputs and the
+ * rule engine.
+ */
+#ifndef MAILTAP_MAIL_SUMMARY_H
+#define MAILTAP_MAIL_SUMMARY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/text.h"
+
+/* Three-valued flag: null in JSON when the capture cannot tell. */
+enum tristate {
+	TRISTATE_UNKNOWN = -1,
+	TRISTATE_FALSE = 0,
+	TRISTATE_TRUE = 1,
+};
+
+enum starttls_result {
+	STARTTLS_RESULT_NONE = 0, /* not attempted */
+	STARTTLS_RESULT_OK,
+	STARTTLS_RESULT_REFUSED,
+	STARTTLS_RESULT_NO_HANDSHAKE,
+	STARTTLS_RESULT_UNKNOWN,
+};
+
+enum auth_exposure {
+	AUTH_EXPOSURE_CLEARTEXT = 0,
+	AUTH_EXPOSURE_CRACKABLE,
+	AUTH_EXPOSURE_TOKEN,
+};
+
+enum auth_result {
+	AUTH_RESULT_UNKNOWN = 0,
+	AUTH_RESULT_SUCCESS,
+	AUTH_RESULT_FAILURE,
+};
+
+struct auth_record {
+	char mechanism[24]; /* upper-case SASL name, or USER/PASS, LOGIN, APOP */
+	struct wire_text username;
+	struct wire_text password; /* kept only with --reveal-credentials */
+	bool password_seen;	   /* a password or token crossed the wire */
+	enum auth_exposure exposure;
+	enum auth_result result;
+};
+
+struct starttls_summary {
+	enum tristate offered;
+	bool attempted;
+	enum starttls_result result;
+	uint16_t reply_code; /* SMTP reply code to STARTTLS, 0 otherwise */
+};
+
+struct mail_summary {
+	struct starttls_summary starttls;
+	struct wire_text greeting_host; /* host name from the SMTP greeting, for the certificate check */
+	struct wire_text helo;		/* EHLO/HELO argument */
+	struct auth_record *auth;	/* owned; auth_count entries, at most LIMIT_AUTH_RECORDS */
+	uint32_t auth_count;
+	uint32_t auth_dropped; /* attempts past the cap, counted only */
+};
+
+const char *starttls_result_name(enum starttls_result r);
+const char *auth_exposure_name(enum auth_exposure e);
+const char *auth_result_name(enum auth_result r);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * TLS/SSL handshake analyzer for one connection (both directions).
+ *
+ * It is fed the reassembled bytes of each direction from the first byte of
+ * TLS on (the start of the stream on implicit-TLS ports, the byte after the
+ * STARTTLS exchange otherwise), fills session->tls, adds anomalies and emits
+ * the tls.* events. It never logs and never allocates from a wire length.
+ */
+#ifndef MAILTAP_TLS_H
+#define MAILTAP_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/proto.h"
+
+struct session;
+
+/* Shared, read-only after creation: the trust store used for chain checks. */
+struct tls_context;
+
+/* Loads the system trust store. Returns NULL on allocation failure. */
+struct tls_context *tls_context_new(void);
+void tls_context_free(struct tls_context *ctx);
+
+struct tls_parser;
+
+/* The parser writes into s (not owned) and reads ctx (not owned); both must outlive it. */
+struct tls_parser *tls_parser_new(struct session *s, const struct tls_context *ctx);
+void tls_parser_free(struct tls_parser *p);
+
+/*
+ * Feeds len bytes of one direction. Returns 0 while the bytes make sense as
+ * TLS, TLS_ERR_NOT_TLS when this direction does not start with a TLS or
+ * SSLv2 record (nothing was consumed, so the caller can treat them as clear
+ * text), or TLS_ERR_MALFORMED once the direction is beyond repair (later
+ * bytes are ignored).
+ */
+int tls_parser_feed(struct tls_parser *p, enum direction dir, const uint8_t *data, size_t len);
+#define TLS_ERR_NOT_TLS (-2)
+#define TLS_ERR_MALFORMED (-3)
+
+/* Tells the parser that len bytes of one direction are missing from the capture. */
+void tls_parser_gap(struct tls_parser *p, enum direction dir, uint64_t len);
+/* True once the handshake is over (or given up): later bytes need not be fed. */
+bool tls_parser_is_done(const struct tls_parser *p);
+/* Settles end-of-session verdicts (tls_handshake_failed, certificate checks). */
+void tls_parser_finish(struct tls_parser *p);
+
+/*
+ * Classifies the first bytes of a direction: 1 when they start a TLS
+ * handshake or alert record or an SSLv2 hello, 0 when they cannot, -1 when
+ * more bytes are needed to tell.
+ */
+int tls_detect_record(const uint8_t *data, size_t len);
+
+#endif
