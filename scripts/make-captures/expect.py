@@ -1,0 +1,556 @@
+#!/usr/bin/python3
+"""Write captures/NAME.expected.json from tshark's reading of each capture.
+
+Usage: expect.py CAPTURE_DIR [NAME ...]
+
+Every fact in an expected file comes from tshark (Wireshark 4.0 on Debian 12)
+run on the capture, never from mailtap:
+  - addresses and ports from the SYN packet of each TCP stream;
+  - STARTTLS offer, command and reply from the SMTP, IMAP and POP dissectors'
+    line fields (smtp.command_line, smtp.response, imap.line, pop.request,
+    pop.response);
+  - TLS version, cipher suite name and SNI from the ServerHello and
+    ClientHello fields (tls.handshake.*), cipher names from PDML shownames;
+  - anomalies from checks on those fields (below, one function each).
+The scenario table only says what tshark cannot know: the SASL mechanism's
+exposure class, and which user name each capture authenticates as. Each of
+those is checked against tshark's fields too (user names in the decoded lines,
+results from the server's reply), and a mismatch stops the script.
+
+docs/captures.md explains each check and where tshark gets a value wrong.
+"""
+
+import base64
+import binascii
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+
+APP_PROTO_BY_PORT = {25: "smtp", 587: "submission", 465: "smtps", 110: "pop3", 995: "pop3s",
+                     143: "imap", 993: "imaps"}
+IMPLICIT_TLS_PORTS = {465, 993, 995}
+TLS_VERSION_NAMES = {"0x0002": "SSLv2", "0x0300": "SSLv3", "0x0301": "TLSv1.0",
+                     "0x0302": "TLSv1.1", "0x0303": "TLSv1.2", "0x0304": "TLSv1.3"}
+
+# The made-up secrets of make-captures.sh, used only to check that tshark
+# shows them where a scenario sends credentials in clear text. They never
+# go into an expected file.
+SECRETS = ["Wonderland-42", 'b0b"s\\secret', "carol-pass-7", "not-the-password-9",
+           "ya29.mailtap-made-up-token-0001"]
+
+LINE_FIELDS = ("smtp.command_line", "smtp.response", "imap.line", "pop.request", "pop.response",
+               "pop.response.data")
+
+
+def auth(mechanism, username, result="success", exposure="cleartext"):
+    entry = {"mechanism": mechanism, "username": username, "result": result}
+    if exposure:
+        entry["exposure"] = exposure
+    return entry
+
+
+# Scenario table: a one-line summary, the logins the client made in clear
+# text (logins inside TLS are not visible and not listed), tshark decode-as
+# options for plain text on TLS ports, and anomalies that the contract leaves
+# open for this case and that the expected file therefore does not assert.
+SCENARIOS = {
+    "smtp-auth-plain-ipv4": ("swaks AUTH PLAIN on port 25 without TLS while STARTTLS is offered",
+                             [auth("PLAIN", "alice")]),
+    "smtp-auth-plain-ipv6": ("swaks AUTH PLAIN on [::1]:25 without TLS", [auth("PLAIN", "alice")]),
+    "smtp-auth-login-ipv4": ("swaks AUTH LOGIN without TLS", [auth("LOGIN", "carol")]),
+    "smtp-auth-login-failure-ipv4": ("swaks AUTH LOGIN with a wrong password, 535",
+                                     [auth("LOGIN", "alice", "failure")]),
+    "smtp-auth-cram-md5-ipv4": ("swaks AUTH CRAM-MD5 without TLS",
+                                [auth("CRAM-MD5", "alice", exposure="crackable")]),
+    "smtp-auth-digest-md5-ipv4": ("swaks AUTH DIGEST-MD5 without TLS",
+                                  [auth("DIGEST-MD5", "alice", exposure="crackable")]),
+    "smtp-lowercase-pipelining-ipv4": ("lowercase commands, auth plain with an initial response, "
+                                       "pipelined mail/rcpt/data", [auth("PLAIN", "alice")]),
+    "smtp-bdat-ipv4": ("message sent with BDAT chunks (CHUNKING), no login", []),
+    "smtp-starttls-tls13-ipv4": ("swaks STARTTLS, TLS 1.3", []),
+    "smtp-starttls-tls13-ipv6": ("swaks STARTTLS over IPv6, TLS 1.3", []),
+    "smtp-starttls-tls12-ipv4": ("swaks STARTTLS, TLS 1.2", []),
+    "smtp-starttls-tls12-ipv6": ("swaks STARTTLS over IPv6, TLS 1.2", []),
+    "smtp-starttls-tls11-ipv4": ("swaks STARTTLS, TLS 1.1 at OpenSSL security level 0", []),
+    "smtp-starttls-tls10-ipv4": ("swaks STARTTLS, TLS 1.0 at OpenSSL security level 0", []),
+    "smtp-starttls-tls10-ipv6": ("swaks STARTTLS over IPv6, TLS 1.0", []),
+    "smtp-starttls-openssl-ipv4": ("openssl s_client -starttls smtp", []),
+    "smtp-starttls-curl-ipv4": ("curl smtp:// --ssl-reqd", []),
+    "submission-starttls-auth-ipv4": ("swaks on 587, STARTTLS then AUTH PLAIN inside TLS", []),
+    "submission-starttls-auth-ipv6": ("swaks on [::1]:587, STARTTLS then AUTH PLAIN inside TLS", []),
+    "submission-auth-login-curl-ipv4": ("curl smtp:// on 587 with AUTH=LOGIN and no TLS",
+                                        [auth("LOGIN", "carol")]),
+    "smtps-tls13-ipv4": ("swaks on 465 with implicit TLS 1.3", []),
+    "smtps-tls13-ipv6": ("swaks on [::1]:465 with implicit TLS 1.3", []),
+    "smtps-tls10-ipv4": ("openssl s_client -tls1 on 465", []),
+    "imap-login-ipv4": ("LOGIN with atoms", [auth("LOGIN", "alice")]),
+    "imap-login-ipv6": ("LOGIN with atoms over IPv6", [auth("LOGIN", "alice")]),
+    "imap-login-quoted-ipv4": ("LOGIN with quoted strings, the password holds \\\" and \\\\",
+                               [auth("LOGIN", "bob")]),
+    "imap-login-literal-ipv4": ("LOGIN with synchronising literals {n}", [auth("LOGIN", "bob")]),
+    "imap-login-literal-plus-ipv4": ("LOGIN with non-synchronising literals {n+}",
+                                     [auth("LOGIN", "bob")]),
+    "imap-login-failure-ipv4": ("LOGIN with a wrong password, tagged NO",
+                                [auth("LOGIN", "alice", "failure")]),
+    "imap-authenticate-plain-ir-ipv4": ("AUTHENTICATE PLAIN with SASL-IR", [auth("PLAIN", "alice")]),
+    "imap-authenticate-plain-ipv4": ("AUTHENTICATE PLAIN with a continuation", [auth("PLAIN", "alice")]),
+    "imap-authenticate-login-ipv4": ("AUTHENTICATE LOGIN with two continuations",
+                                     [auth("LOGIN", "carol")]),
+    "imap-authenticate-cram-md5-ipv4": ("AUTHENTICATE CRAM-MD5",
+                                        [auth("CRAM-MD5", "alice", exposure="crackable")]),
+    "imap-authenticate-scram-sha-256-ipv4": ("AUTHENTICATE SCRAM-SHA-256 with SASL-IR",
+                                             [auth("SCRAM-SHA-256", "alice", exposure=None)]),
+    "imap-authenticate-plain-curl-ipv4": ("curl imap://, AUTHENTICATE PLAIN with SASL-IR",
+                                          [auth("PLAIN", "carol")]),
+    "imap-authenticate-xoauth2-ipv4": ("AUTHENTICATE XOAUTH2 against the mock server",
+                                       [auth("XOAUTH2", "alice@example.test", exposure="token")]),
+    "imap-starttls-tls13-ipv4": ("openssl s_client -starttls imap", []),
+    "imap-starttls-tls13-ipv6": ("openssl s_client -starttls imap over IPv6", []),
+    "imap-starttls-tls12-curl-ipv4": ("curl imap:// --ssl-reqd --tls-max 1.2", []),
+    "imaps-tls13-ipv4": ("curl imaps://", []),
+    "imaps-tls13-ipv6": ("curl imaps:// over IPv6", []),
+    "imaps-tls11-ipv4": ("openssl s_client -tls1_1 on 993", []),
+    "imaps-plaintext-ipv4": ("plain IMAP greeting and LOGIN on port 993 from the mock server",
+                             [auth("LOGIN", "alice")], ["-d", "tcp.port==993,imap"]),
+    "pop3-user-pass-ipv4": ("USER/PASS", [auth("USER", "alice")]),
+    "pop3-user-pass-ipv6": ("USER/PASS over IPv6", [auth("USER", "alice")]),
+    "pop3-apop-ipv4": ("APOP", [auth("APOP", "alice", exposure="crackable")]),
+    "pop3-apop-curl-ipv4": ("curl pop3:// with AUTH=+APOP", [auth("APOP", "carol", exposure="crackable")]),
+    "pop3-auth-plain-ipv4": ("AUTH PLAIN with a continuation", [auth("PLAIN", "alice")]),
+    "pop3-auth-cram-md5-ipv4": ("AUTH CRAM-MD5", [auth("CRAM-MD5", "alice", exposure="crackable")]),
+    "pop3-auth-failure-ipv4": ("AUTH PLAIN with a wrong password, -ERR",
+                               [auth("PLAIN", "alice", "failure")]),
+    "pop3-stls-tls13-ipv4": ("openssl s_client -starttls pop3", []),
+    "pop3-stls-tls13-ipv6": ("openssl s_client -starttls pop3 over IPv6", []),
+    "pop3s-tls12-ipv4": ("curl pop3s:// --tls-max 1.2", []),
+    "pop3s-tls13-ipv6": ("curl pop3s:// over IPv6", []),
+    "pop3s-plaintext-ipv4": ("plain POP3 USER/PASS on port 995 from the mock server",
+                             [auth("USER", "alice")], ["-d", "tcp.port==995,pop"]),
+    "smtp-auth-xoauth2-ipv4": ("AUTH XOAUTH2 against the mock server",
+                               [auth("XOAUTH2", "alice@example.test", exposure="token")]),
+    "smtp-auth-oauthbearer-ipv4": ("AUTH OAUTHBEARER against the mock server",
+                                   [auth("OAUTHBEARER", "alice@example.test", exposure="token")]),
+    "smtp-starttls-stripped": ("middlebox rewrote STARTTLS to XXXXXXXA, client sent AUTH PLAIN in clear",
+                               [auth("PLAIN", "alice")], [], ["starttls_not_offered"]),
+    "imap-starttls-stripped": ("middlebox rewrote STARTTLS to XXXXXXXA, client sent LOGIN in clear",
+                               [auth("LOGIN", "alice")], [], ["starttls_not_offered"]),
+    "pop3-stls-stripped": ("middlebox rewrote STLS to XXXA, client sent USER/PASS in clear",
+                           [auth("USER", "alice")], [], ["starttls_not_offered"]),
+    "smtp-starttls-refused": ("middlebox answered STARTTLS with 454, client sent AUTH PLAIN in clear",
+                              [auth("PLAIN", "alice")]),
+    "imap-starttls-refused": ("middlebox answered STARTTLS with NO, client sent LOGIN in clear",
+                              [auth("LOGIN", "alice")]),
+    "pop3-stls-refused": ("middlebox answered STLS with -ERR, client sent USER/PASS in clear",
+                          [auth("USER", "alice")]),
+    "smtp-starttls-response-injection": ("middlebox appended a forged 250 after the 220 go-ahead", []),
+    "imap-starttls-response-injection": ("middlebox appended a forged * OK after the go-ahead", []),
+    "smtp-starttls-command-injection-ipv4": ("client sent STARTTLS and RSET in one segment", []),
+    "smtp-starttls-command-injection-ipv6": ("client sent STARTTLS and RSET in one segment, IPv6", []),
+    "imap-starttls-command-injection-ipv4": ("client sent STARTTLS and CAPABILITY in one segment", []),
+    "smtp-starttls-no-handshake-ipv4": ("go-ahead 220, then the client closed without TLS", []),
+    "smtp-starttls-no-handshake-ipv6": ("go-ahead 220, then the client closed without TLS, IPv6", []),
+    "pop3-stls-no-handshake-ipv4": ("STLS +OK, then the client closed without TLS", []),
+}
+
+
+class ExpectationError(Exception):
+    """A declared fact that tshark's reading of the capture contradicts."""
+
+
+# --- Reading tshark's PDML ----------------------------------------------------
+
+
+def run_tshark(path, decode_as):
+    command = ["tshark", "-r", path, "-n", "-o", "smtp.decryption:TRUE", "-T", "pdml"] + decode_as
+    output = subprocess.run(command, check=True, capture_output=True).stdout
+    return ElementTree.fromstring(output)
+
+
+def field_text(field):
+    """The bytes of a line field as text: tshark's 'value' is hex of the
+    wire bytes, which keeps CR LF and escapes that 'show' rewrites."""
+    value = field.get("value")
+    if value:
+        try:
+            return binascii.unhexlify(value).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            pass
+    return field.get("show", "")
+
+
+def read_packets(root):
+    packets = []
+    for packet in root.iter("packet"):
+        fields = {}
+        for field in packet.iter("field"):
+            fields.setdefault(field.get("name"), []).append(field)
+        if "tcp.stream" not in fields:
+            continue
+        packets.append(fields)
+    return packets
+
+
+def first(fields, name, default=None):
+    values = fields.get(name)
+    return values[0].get("show") if values else default
+
+
+class Stream:
+    """The facts tshark shows about one TCP connection."""
+
+    def __init__(self, packets):
+        self.packets = packets
+        syn = [p for p in packets if first(p, "tcp.flags.syn") == "1" and first(p, "tcp.flags.ack") == "0"]
+        self.has_syn = bool(syn)
+        opener = syn[0] if syn else packets[0]
+        self.client_ip = first(opener, "ip.src") or first(opener, "ipv6.src")
+        self.server_ip = first(opener, "ip.dst") or first(opener, "ipv6.dst")
+        self.client_port = int(first(opener, "tcp.srcport"))
+        self.server_port = int(first(opener, "tcp.dstport"))
+        self.lines = []
+        for fields in packets:
+            frame = int(first(fields, "frame.number"))
+            from_client = int(first(fields, "tcp.srcport")) == self.client_port
+            for name in LINE_FIELDS:
+                for field in fields.get(name, []):
+                    for line in field_text(field).splitlines():
+                        if line:
+                            self.lines.append((frame, from_client, line))
+
+    def client_lines(self):
+        return [(frame, line) for frame, from_client, line in self.lines if from_client]
+
+    def server_lines(self):
+        return [(frame, line) for frame, from_client, line in self.lines if not from_client]
+
+    def handshake_frames(self, message_type):
+        return [int(first(p, "frame.number")) for p in self.packets
+                if str(message_type) in [f.get("show") for f in p.get("tls.handshake.type", [])]]
+
+    def packet(self, frame):
+        return next(p for p in self.packets if int(first(p, "frame.number")) == frame)
+
+    def has_both_directions(self):
+        ports = {int(first(p, "tcp.srcport")) for p in self.packets}
+        return self.client_port in ports and self.server_port in ports
+
+    def has_lost_segment(self):
+        return any("tcp.analysis.lost_segment" in p or "tcp.analysis.ack_lost_segment" in p
+                   for p in self.packets)
+
+
+def read_streams(path, decode_as):
+    by_stream = {}
+    for fields in read_packets(run_tshark(path, decode_as)):
+        by_stream.setdefault(first(fields, "tcp.stream"), []).append(fields)
+    return [Stream(packets) for _, packets in sorted(by_stream.items(), key=lambda item: int(item[0]))]
+
+
+# --- STARTTLS ----------------------------------------------------------------
+
+
+def protocol_of(stream):
+    return APP_PROTO_BY_PORT[stream.server_port]
+
+
+def is_starttls_command(protocol, line):
+    words = line.strip().upper().split()
+    if protocol in ("smtp", "submission"):
+        return words == ["STARTTLS"]
+    if protocol == "imap":
+        return len(words) == 2 and words[1] == "STARTTLS"
+    if protocol == "pop3":
+        return words == ["STLS"]
+    return False
+
+
+def starttls_offered(stream, protocol):
+    """True or False once tshark shows the capability list, None before."""
+    server = [line for _, line in stream.server_lines()]
+    if protocol in ("smtp", "submission"):
+        ehlo = [line for line in server if re.match(r"^250[ -]", line)]
+        if not any(re.match(r"(?i)^EHLO ", line) for _, line in stream.client_lines()):
+            return None
+        return any(re.match(r"(?i)^250[ -]STARTTLS\s*$", line) for line in ehlo)
+    if protocol == "imap":
+        capabilities = [line for line in server if "CAPABILITY" in line.upper()]
+        if not capabilities:
+            return None
+        return any("STARTTLS" in line.upper().split() for line in capabilities)
+    if protocol == "pop3":
+        if not any(line.strip().upper() == "CAPA" for _, line in stream.client_lines()):
+            return None
+        return any(line.strip().upper() == "STLS" for line in server)
+    return None
+
+
+def starttls_reply(stream, protocol, command_frame):
+    """The server's final reply to the STARTTLS command: (frame, line)."""
+    for frame, line in stream.server_lines():
+        if frame <= command_frame:
+            continue
+        if protocol in ("smtp", "submission") and re.match(r"^\d{3} ", line):
+            return frame, line
+        if protocol == "imap" and not line.startswith("*") and not line.startswith("+"):
+            return frame, line
+        if protocol == "pop3" and line[:3] in ("+OK", "-ER"):
+            return frame, line
+    return None, None
+
+
+def is_go_ahead(protocol, line):
+    if protocol in ("smtp", "submission"):
+        return line.startswith("220")
+    if protocol == "imap":
+        return len(line.split()) > 1 and line.split()[1].upper() == "OK"
+    return line.startswith("+OK")
+
+
+def starttls_facts(stream):
+    """Return the starttls object and the frames behind it."""
+    protocol = protocol_of(stream)
+    command = next(((frame, line) for frame, line in stream.client_lines()
+                    if is_starttls_command(protocol, line)), None)
+    facts = {"offered": starttls_offered(stream, protocol), "attempted": command is not None}
+    frames = {"command": command[0] if command else None, "reply": None, "go_ahead": False}
+    if command is None:
+        facts["result"] = "none"
+        return facts, frames
+    reply_frame, reply = starttls_reply(stream, protocol, command[0])
+    frames["reply"] = reply_frame
+    if reply is None:
+        facts["result"] = "unknown"
+    elif not is_go_ahead(protocol, reply):
+        facts["result"] = "refused"
+    elif not stream.handshake_frames(1):
+        frames["go_ahead"] = True
+        facts["result"] = "no_handshake"
+    else:
+        frames["go_ahead"] = True
+        facts["result"] = "ok" if stream.handshake_frames(2) else "unknown"
+    return facts, frames
+
+
+# --- TLS ---------------------------------------------------------------------
+
+
+def version_name(code):
+    return TLS_VERSION_NAMES.get(code.lower(), code.lower())
+
+
+def tls_facts(stream):
+    """Version and cipher from the ServerHello, SNI from the ClientHello."""
+    facts = {}
+    hello = stream.handshake_frames(1)
+    if hello:
+        sni = first(stream.packet(hello[0]), "tls.handshake.extensions_server_name")
+        if sni:
+            facts["sni"] = sni
+    server_hello = stream.handshake_frames(2)
+    if not server_hello:
+        return facts
+    fields = stream.packet(server_hello[0])
+    selected = first(fields, "tls.handshake.extensions.supported_version")
+    facts["version"] = version_name(selected or first(fields, "tls.handshake.version"))
+    cipher = fields["tls.handshake.ciphersuite"][0]
+    match = re.match(r"Cipher Suite: (\S+) \(0x[0-9a-fA-F]{4}\)", cipher.get("showname", ""))
+    facts["cipher"] = match.group(1) if match else cipher.get("show")
+    return facts
+
+
+# --- Logins --------------------------------------------------------------------
+
+
+def decoded_client_text(stream):
+    """Every client line plus the base64 decoding of each word that decodes."""
+    texts = []
+    for _, line in stream.client_lines():
+        texts.append(line)
+        for word in line.split():
+            try:
+                texts.append(base64.b64decode(word, validate=True).decode("utf-8", "replace"))
+            except (binascii.Error, ValueError):
+                pass
+    for name in ("smtp.auth.username", "imap.request.username", "pop.request.parameter"):
+        for fields in stream.packets:
+            texts.extend(f.get("show", "") for f in fields.get(name, []))
+
+    # tshark's IMAP dissector shows only the first line of a segment, so a
+    # LOGIN with non-synchronising literals is visible only in tcp.payload.
+    for fields in stream.packets:
+        if int(first(fields, "tcp.srcport")) == stream.client_port:
+            texts.extend(field_text(f) for f in fields.get("tcp.payload", []))
+    return texts
+
+
+AUTH_START = re.compile(r"(?i)^(AUTH|USER|APOP|\S+ LOGIN|\S+ AUTHENTICATE)\b")
+
+
+def auth_result(stream, protocol):
+    """'success' or 'failure' from the reply that closes the first login.
+
+    Continuations (SMTP 334, IMAP and POP3 '+ ') do not close a login. For
+    POP3 USER/PASS, the reply to PASS is the one that counts.
+    """
+    start = next((frame for frame, line in stream.client_lines() if AUTH_START.match(line)), None)
+    if start is None:
+        return None
+    password = next((frame for frame, line in stream.client_lines()
+                     if frame >= start and line.upper().startswith("PASS ")), None)
+    if password is not None:
+        start = password
+    for frame, line in stream.server_lines():
+        if frame <= start:
+            continue
+        if protocol in ("smtp", "submission") and re.match(r"^(235|5\d\d) ", line):
+            return "success" if line.startswith("235") else "failure"
+        if protocol in ("imap", "imaps") and re.match(r"^[^*+ ]\S* (OK|NO|BAD)\b", line):
+            return "success" if line.split()[1] == "OK" else "failure"
+        if protocol in ("pop3", "pop3s") and line.startswith(("+OK", "-ERR")):
+            return "success" if line.startswith("+OK") else "failure"
+    return None
+
+
+def check_auth(stream, entries):
+    protocol = protocol_of(stream)
+    texts = decoded_client_text(stream)
+    for entry in entries:
+        if not any(entry["username"] in text for text in texts):
+            raise ExpectationError("tshark shows no user name %r" % entry["username"])
+        if not any(entry["mechanism"] in text.upper() for text in texts) and entry["mechanism"] != "USER":
+            raise ExpectationError("tshark shows no mechanism %r" % entry["mechanism"])
+        result = auth_result(stream, protocol)
+        if result != entry["result"]:
+            raise ExpectationError("tshark shows login result %r, the scenario says %r"
+                                   % (result, entry["result"]))
+
+
+def secret_visible(stream):
+    return any(secret in text for text in decoded_client_text(stream) for secret in SECRETS)
+
+
+# --- Anomalies -----------------------------------------------------------------
+
+
+def injected_after(stream, frame, from_client, line_filter):
+    """True when tshark shows another line in FRAME after the one matched."""
+    lines = [line for f, client, line in stream.lines if f == frame and client == from_client]
+    for index, line in enumerate(lines):
+        if line_filter(line):
+            return index + 1 < len(lines)
+    return False
+
+
+def anomaly_checks(stream, starttls, frames, tls, entries):
+    """Each anomaly that tshark's fields can decide: True, False or None."""
+    protocol = protocol_of(stream)
+    exposures = {entry.get("exposure") for entry in entries}
+    obsolete = tls.get("version") in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
+    checks = {
+        "cleartext_credentials": "cleartext" in exposures and secret_visible(stream),
+        "challenge_response_auth_in_cleartext": "crackable" in exposures,
+        "bearer_token_in_cleartext": "token" in exposures and secret_visible(stream),
+        "mid_session_start": not stream.has_syn,
+        "one_sided_capture": not stream.has_both_directions(),
+        "tcp_gap": stream.has_lost_segment(),
+        "sslv2_client_hello": False,
+        "obsolete_tls_version": obsolete if "version" in tls else None,
+        "tls_handshake_failed": (bool(stream.handshake_frames(1)) and not stream.handshake_frames(2)),
+        "certificate_invalid": True if stream.handshake_frames(11) else None,
+    }
+    server_text = " ".join(line for _, line in stream.server_lines())
+    plaintext_port = stream.server_port in IMPLICIT_TLS_PORTS
+    checks["plaintext_on_tls_port"] = plaintext_port and bool(stream.server_lines())
+    if starttls is None:
+        return checks
+    command = frames["command"]
+    checks.update({
+        "starttls_stripped": "XXXXXXXA" in server_text or " XXXA" in server_text
+                             or any(line.strip() == "XXXA" for _, line in stream.server_lines()),
+        "starttls_not_offered": (starttls["offered"] is False) if starttls["offered"] is not None else None,
+        "starttls_not_used": starttls["offered"] is True and not starttls["attempted"],
+        "starttls_refused": starttls["result"] == "refused",
+        "plaintext_after_starttls_failure": starttls["result"] == "refused" and any(
+            frame > frames["reply"] for frame, _ in stream.client_lines()),
+        "starttls_no_handshake": starttls["result"] == "no_handshake",
+        "starttls_command_injection": command is not None and injected_after(
+            stream, command, True, lambda line: is_starttls_command(protocol, line)),
+        "starttls_response_injection": frames["go_ahead"] and injected_after(
+            stream, frames["reply"], False, lambda line: is_go_ahead(protocol, line)),
+    })
+    return checks
+
+
+# --- Expected files --------------------------------------------------------------
+
+
+def session_expectation(stream, entries, unasserted):
+    protocol = protocol_of(stream)
+    session = {"src_ip": stream.client_ip, "src_port": stream.client_port,
+               "dest_ip": stream.server_ip, "dest_port": stream.server_port,
+               "app_proto": protocol}
+    starttls, frames = (None, {})
+    if stream.server_port not in IMPLICIT_TLS_PORTS:
+        starttls, frames = starttls_facts(stream)
+        session["starttls"] = {key: value for key, value in starttls.items() if value is not None}
+    else:
+        session["starttls"] = None
+    tls = tls_facts(stream)
+    if tls:
+        session["tls"] = tls
+    check_auth(stream, entries)
+    session["auth"] = entries
+    checks = anomaly_checks(stream, starttls, frames, tls, entries)
+    session["anomalies_present"] = sorted(name for name, value in checks.items()
+                                          if value is True and name not in unasserted)
+    session["anomalies_absent"] = sorted(name for name, value in checks.items()
+                                         if value is False and name not in unasserted)
+    return session
+
+
+def write_expected(capture_dir, name):
+    entry = SCENARIOS[name]
+    summary, entries = entry[0], entry[1]
+    decode_as = entry[2] if len(entry) > 2 else []
+    unasserted = entry[3] if len(entry) > 3 else []
+    path = os.path.join(capture_dir, name + ".pcap")
+    streams = read_streams(path, decode_as)
+    if len(streams) != 1:
+        raise ExpectationError("expected one TCP connection, tshark shows %d" % len(streams))
+    expected = {
+        "capture": name + ".pcap",
+        "summary": summary,
+        "checked_with": "tshark " + " ".join(["-n", "-o", "smtp.decryption:TRUE", "-T", "pdml"] + decode_as),
+        "sessions": [session_expectation(stream, entries, unasserted) for stream in streams],
+    }
+    with open(os.path.join(capture_dir, name + ".expected.json"), "w") as output:
+        json.dump(expected, output, indent=2)
+        output.write("\n")
+
+
+def main():
+    if len(sys.argv) < 2:
+        print("usage: expect.py CAPTURE_DIR [NAME ...]", file=sys.stderr)
+        return 2
+    capture_dir = sys.argv[1]
+    names = sys.argv[2:] or sorted(SCENARIOS)
+    failures = 0
+    for name in names:
+        if not os.path.exists(os.path.join(capture_dir, name + ".pcap")):
+            print("expect.py: %s.pcap not found in %s" % (name, capture_dir), file=sys.stderr)
+            failures += 1
+            continue
+        try:
+            write_expected(capture_dir, name)
+        except (ExpectationError, subprocess.CalledProcessError, KeyError) as error:
+            print("expect.py: %s: %s" % (name, error), file=sys.stderr)
+            failures += 1
+    print("expect.py: %d expected files written, %d failed" % (len(names) - failures, failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
