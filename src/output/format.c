@@ -1,0 +1,294 @@
+/*
+ * Escaping and formatting shared by the line outputs. UTF-8 validity
+ * follows RFC 3629 section 4: no overlong forms, no surrogates, nothing
+ * past U+10FFFF. Timestamps follow RFC 3339 section 5.6 and RFC 5424
+ * section 6.2.3. IPv6 text follows RFC 5952 through inet_ntop(3).
+ */
+#include "output/format.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "core/session.h"
+#include "tls/tls.h"
+
+/*
+ * Decodes the UTF-8 sequence at p. Returns its length (2 to 4) with the
+ * code point in *cp, or 0 when the bytes are not a valid multi-byte sequence.
+ */
+static size_t format_utf8_decode(const uint8_t *p, size_t avail, uint32_t *cp)
+{
+	uint8_t b = p[0];
+	size_t n;
+	uint32_t value;
+
+	if (b >= 0xc2 && b <= 0xdf) {
+		n = 2;
+		value = b & 0x1fu;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		n = 3;
+		value = b & 0x0fu;
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		n = 4;
+		value = b & 0x07u;
+	} else {
+		return 0;
+	}
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		value = (value << 6) | (p[i] & 0x3fu);
+	}
+
+	/* Overlong forms and surrogates would let a decoder see other characters than we checked. */
+	if ((n == 3 && value < 0x800) || (n == 4 && (value < 0x10000 || value > 0x10ffff)))
+		return 0;
+	if (value >= 0xd800 && value <= 0xdfff)
+		return 0;
+	*cp = value;
+	return n;
+}
+
+/* True for code points a terminal or log viewer treats as control: C1, line separators, bidi overrides. */
+static bool format_is_unsafe_code_point(uint32_t cp)
+{
+	if (cp < 0xa0)
+		return true;
+	if (cp == 0x2028 || cp == 0x2029 || cp == 0x200e || cp == 0x200f)
+		return true;
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Writes the escaped form of the item at p[0..avail) to esc; returns its input length. */
+static size_t format_escape_one(const uint8_t *p, size_t avail, unsigned flags, char esc[8], size_t *esc_len)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t b = p[0];
+	uint32_t cp;
+	size_t seq;
+
+	if (b >= 0x20 && b < 0x7f) {
+		bool quote = (flags & (FORMAT_ESCAPE_QUOTES | FORMAT_ESCAPE_SD_PARAM)) && b == '"';
+		bool bracket = (flags & FORMAT_ESCAPE_SD_PARAM) && b == ']';
+
+		/* A backslash is always doubled, so a literal "\\x1b" on the wire cannot pass for an escape. */
+		*esc_len = 0;
+		if (quote || bracket || b == '\\')
+			esc[(*esc_len)++] = '\\';
+		esc[(*esc_len)++] = (char)b;
+		return 1;
+	}
+	seq = b >= 0x80 ? format_utf8_decode(p, avail, &cp) : 0;
+	if (seq > 0 && !format_is_unsafe_code_point(cp)) {
+		memcpy(esc, p, seq);
+		*esc_len = seq;
+		return seq;
+	}
+	esc[0] = '\\';
+	esc[1] = 'x';
+	esc[2] = hex[b >> 4];
+	esc[3] = hex[b & 0x0f];
+	*esc_len = 4;
+	return 1;
+}
+
+size_t format_escape_bytes(const void *src, size_t len, unsigned flags, char *out, size_t out_size,
+			   size_t *consumed)
+{
+	const uint8_t *p = src;
+	size_t o = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		char esc[8];
+		size_t esc_len;
+		size_t step = format_escape_one(p + i, len - i, flags, esc, &esc_len);
+
+		if (o + esc_len >= out_size)
+			break;
+		memcpy(out + o, esc, esc_len);
+		o += esc_len;
+		i += step;
+	}
+	if (out_size > 0)
+		out[o] = '\0';
+	if (consumed != NULL)
+		*consumed = i;
+	return o;
+}
+
+/* The last microsecond of 9999-12-31: RFC 3339 has four-digit years only. */
+#define FORMAT_MAX_USEC 253402300799999999ull
+
+/* Writes the date and time to the second, then the fraction; suffix is "+0000" or "Z". */
+static const char *format_timestamp_with(uint64_t usec, const char *suffix, char buf[FORMAT_TIMESTAMP_SIZE])
+{
+	time_t secs;
+	unsigned frac;
+	struct tm tm;
+
+	/* Later times (a forged certificate date) are clamped so the year keeps four digits. */
+	if (usec > FORMAT_MAX_USEC)
+		usec = FORMAT_MAX_USEC;
+	secs = (time_t)(usec / 1000000u);
+	frac = (unsigned)(usec % 1000000u);
+	if (gmtime_r(&secs, &tm) == NULL) {
+		snprintf(buf, FORMAT_TIMESTAMP_SIZE, "1970-01-01T00:00:00.000000%s", suffix);
+		return buf;
+	}
+
+	/* The modulo operations are no-ops for gmtime_r's ranges; they bound the width for the compiler. */
+	snprintf(buf, FORMAT_TIMESTAMP_SIZE, "%04u-%02u-%02uT%02u:%02u:%02u.%06u%s",
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+		 (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, frac, suffix);
+	return buf;
+}
+
+const char *format_timestamp(uint64_t usec, char buf[FORMAT_TIMESTAMP_SIZE])
+{
+	return format_timestamp_with(usec, "+0000", buf);
+}
+
+const char *format_timestamp_5424(uint64_t usec, char buf[FORMAT_TIMESTAMP_SIZE])
+{
+	return format_timestamp_with(usec, "Z", buf);
+}
+
+const char *format_ip(const struct endpoint *e, char buf[FORMAT_IP_SIZE])
+{
+	int family = e->family == 6 ? AF_INET6 : AF_INET;
+
+	if (inet_ntop(family, e->addr, buf, FORMAT_IP_SIZE) == NULL)
+		snprintf(buf, FORMAT_IP_SIZE, "invalid");
+	return buf;
+}
+
+const char *format_cipher(uint16_t cipher, char buf[FORMAT_CIPHER_SIZE])
+{
+	const char *name = tls_cipher_name(cipher);
+
+	if (name != NULL)
+		return name;
+	snprintf(buf, FORMAT_CIPHER_SIZE, "0x%04X", cipher);
+	return buf;
+}
+
+void format_line_init(struct format_line *line)
+{
+	line->len = 0;
+	line->truncated = false;
+	line->data[0] = '\0';
+}
+
+void format_line_append(struct format_line *line, const char *text)
+{
+	size_t room = sizeof(line->data) - 1 - line->len;
+	size_t n = strlen(text);
+
+	if (n > room) {
+		n = room;
+		line->truncated = true;
+	}
+	memcpy(line->data + line->len, text, n);
+	line->len += n;
+	line->data[line->len] = '\0';
+}
+
+void format_line_printf(struct format_line *line, const char *fmt, ...)
+{
+	size_t room = sizeof(line->data) - line->len;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line->data + line->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		line->data[line->len] = '\0';
+		line->truncated = true;
+		return;
+	}
+	if ((size_t)n >= room) {
+		line->len = sizeof(line->data) - 1;
+		line->truncated = true;
+		return;
+	}
+	line->len += (size_t)n;
+}
+
+void format_line_append_escaped(struct format_line *line, const void *src, size_t len, unsigned flags)
+{
+	size_t consumed = 0;
+
+	line->len += format_escape_bytes(src, len, flags, line->data + line->len, sizeof(line->data) - line->len,
+					 &consumed);
+	if (consumed < len)
+		line->truncated = true;
+}
+
+void format_line_append_quoted(struct format_line *line, const void *src, size_t len)
+{
+	size_t room = sizeof(line->data) - line->len;
+	size_t consumed = 0;
+
+	/* Both quotes and the NUL need room, or the value is left out whole. */
+	if (room < 3) {
+		line->truncated = true;
+		return;
+	}
+	line->data[line->len++] = '"';
+	line->len += format_escape_bytes(src, len, FORMAT_ESCAPE_QUOTES, line->data + line->len, room - 2, &consumed);
+	line->data[line->len++] = '"';
+	line->data[line->len] = '\0';
+	if (consumed < len)
+		line->truncated = true;
+}
+
+const char *format_starttls_offered(const struct session *s)
+{
+	switch (s->mail.starttls.offered) {
+	case TRISTATE_TRUE: return "true";
+	case TRISTATE_FALSE: return "false";
+	case TRISTATE_UNKNOWN: break;
+	}
+	return "unknown";
+}
+
+void format_line_append_anomalies(struct format_line *line, const struct session *s)
+{
+	const char *sep = "";
+
+	for (int a = 0; a < ANOMALY_COUNT; a++) {
+		if (!session_has_anomaly(s, (enum anomaly)a))
+			continue;
+		format_line_append(line, sep);
+		format_line_append(line, anomaly_name((enum anomaly)a));
+		sep = ",";
+	}
+}
+
+void format_line_append_alert_ids(struct format_line *line, const struct session *s)
+{
+	unsigned count = s->alert_count < SESSION_MAX_ALERTS ? s->alert_count : SESSION_MAX_ALERTS;
+
+	for (unsigned i = 0; i < count; i++)
+		format_line_printf(line, "%s%u", i > 0 ? "," : "", (unsigned)s->alerts[i]);
+}
+
+void format_line_append_mechanisms(struct format_line *line, const struct session *s, unsigned flags)
+{
+	for (uint32_t i = 0; i < s->mail.auth_count && s->mail.auth != NULL; i++) {
+		const struct auth_record *r = &s->mail.auth[i];
+
+		if (i > 0)
+			format_line_append(line, ",");
+		format_line_append_escaped(line, r->mechanism, strnlen(r->mechanism, sizeof(r->mechanism)), flags);
+	}
+}
