@@ -32,9 +32,11 @@ enum exit_status {
 	EXIT_USAGE = 2,
 };
 
-/* The only mutable globals: flags set by signal handlers. */
+/* The only mutable globals: what signal handlers set and reach. */
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
+/* The live capture, so a handler can wake a blocked read (pcap_breakloop is signal-safe in libpcap 1.10). */
+static struct capture *volatile signal_capture;
 
 struct cli {
 	struct sensor_options sensor;
@@ -168,12 +170,16 @@ static void on_stop_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+	if (signal_capture != NULL)
+		capture_break(signal_capture);
 }
 
 static void on_reload_signal(int sig)
 {
 	(void)sig;
 	reload_requested = 1;
+	if (signal_capture != NULL)
+		capture_break(signal_capture);
 }
 
 static void install_signal_handlers(void)
@@ -612,10 +618,12 @@ static int run_live(struct cli *cli, struct sensor *s, struct capture *c, const 
 
 	if (cli->user != NULL && drop_privileges(cli->user) != 0)
 		return EXIT_RUNTIME;
+	signal_capture = c;
 	if (cli->user == NULL && geteuid() == 0)
 		log_msg(LOG_LEVEL_WARNING, "event=running_as_root interface=%s hint=\"use -Z USER to drop privileges\"",
 			cli->live.interface);
 	rc = sensor_run(s, c, sig);
+	signal_capture = NULL;
 	log_msg(LOG_LEVEL_INFO, "event=stop interface=%s reason=%s", cli->live.interface,
 		rc == 1 ? "signal" : rc == 0 ? "end_of_capture" : "capture_error");
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;

@@ -40,13 +40,58 @@
 #define LIMIT_IP_FRAG_PER_DATAGRAM 64u
 /* Seconds of packet time before an incomplete datagram is dropped (Linux uses 30). */
 #define LIMIT_IP_FRAG_TIMEOUT_S 30u
+/*
+ * IP header bytes kept from a datagram's first fragment, to rebuild the
+ * whole packet for nDPI: IPv4 needs 60 at most, IPv6 40 plus its
+ * unfragmentable extension headers. Longer headers are not kept.
+ */
+#define LIMIT_IP_FRAG_HEADER_BYTES 256u
 
 /* Largest TLS handshake message buffered: a certificate chain rarely passes 16 KiB. */
 #define LIMIT_TLS_HANDSHAKE_BYTES (128u * 1024u)
 /* Certificates parsed from one Certificate message. */
 #define LIMIT_TLS_CERTIFICATES 10u
 
+/* Decoded bytes of one SASL response examined: base64 of an 8 KiB line decodes to 6 KiB. */
+#define LIMIT_SASL_RESPONSE_BYTES 6144u
+
+/* SMTP commands awaiting a reply (RFC 2920 pipelining); real clients send a few dozen at most. */
+#define LIMIT_SMTP_PIPELINED_COMMANDS 64u
+
 /* Credential records kept per session; more attempts are counted only. */
 #define LIMIT_AUTH_RECORDS 16u
+
+/* stdio buffer of the JSON lines file: records are written on the packet path. */
+#define LIMIT_OUTPUT_FILE_BUFFER_BYTES (1024u * 1024u)
+/* One local syslog or terminal text line, escaped; longer lines are cut at a whole escape. */
+#define LIMIT_OUTPUT_LINE_BYTES 4096u
+/* Remote syslog messages waiting for the collector; past either cap a message is dropped and counted. */
+#define LIMIT_SYSLOG_QUEUE_MESSAGES 10000u
+#define LIMIT_SYSLOG_QUEUE_BYTES (16u * 1024u * 1024u)
+/* One RFC 5424 message over UDP, the rsyslog default maxMessageSize; longer ones are truncated. */
+#define LIMIT_SYSLOG_UDP_MESSAGE_BYTES 8192u
+/* Reconnect delays to a remote collector, doubling from the first to the last. */
+#define LIMIT_SYSLOG_RECONNECT_MIN_MS 1000u
+#define LIMIT_SYSLOG_RECONNECT_MAX_MS 60000u
+/* Time spent at shutdown sending what is still queued for the collector. */
+#define LIMIT_SYSLOG_DRAIN_MS 3000u
+
+/* Rule files: a hand-written file is a few hundred KiB at most, so these only stop runaway input. */
+#define LIMIT_RULE_FILE_BYTES (16u * 1024u * 1024u)
+/* YAML nodes in one rule file; a rule takes a few dozen. */
+#define LIMIT_RULE_NODES 1000000u
+/* Nesting of YAML collections, which bounds the recursion of the loader and of all/any/not. */
+#define LIMIT_RULE_DEPTH 64u
+/* Errors kept per load; later ones are only counted, since the first ones show the pattern. */
+#define LIMIT_RULE_ERRORS 100u
+/* Threshold counters per matching thread: at a few dozen bytes each, 64 Ki entries is a few MiB. */
+#define LIMIT_RULE_THRESHOLD_ENTRIES 65536u
+
+/* IMAP tag bytes kept to pair a tagged reply with its command; longer tags match on this prefix and their length. */
+#define LIMIT_IMAP_TAG_BYTES 64u
+/* IMAP commands awaiting their tagged reply that the analyzer tracks (LOGIN, AUTHENTICATE, STARTTLS, literals). */
+#define LIMIT_IMAP_PENDING_COMMANDS 8u
+/* POP3 commands awaiting a reply (RFC 2449 PIPELINING), a few bytes each; past it replies are not paired. */
+#define LIMIT_POP3_PIPELINE 64u
 
 #endif

@@ -592,7 +592,12 @@ static void flow_reassemble(struct flow_table *t, struct flow *f, enum direction
 		seq += 1;
 	if (pkt->payload_len > 0 || fin)
 		reasm_stream_add(&f->stream[dir], &t->budget, seq, pkt->payload, pkt->payload_len, fin, &out);
-	if ((pkt->tcp_flags & TCP_FLAG_ACK) && !f->bypassed)
+	/*
+	 * An ACK past a hole proves the bytes are lost only when later data of that
+	 * direction is queued: on a span port an ACK often arrives before the
+	 * segment it acknowledges, and skipping then would invent a gap.
+	 */
+	if ((pkt->tcp_flags & TCP_FLAG_ACK) && !f->bypassed && f->stream[1 - dir].queue != NULL)
 		reasm_stream_ack(&f->stream[1 - dir], &t->budget, pkt->ack, &peer_out);
 }
 

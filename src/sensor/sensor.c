@@ -146,12 +146,11 @@ int sensor_reload(struct sensor *s)
 {
 	struct rule_set *rules;
 
-	if (s->opt.rules_path == NULL) {
-		outputs_reopen(s->outputs);
+	if (outputs_reopen(s->outputs) != 0)
+		log_msg(LOG_LEVEL_ERROR, "event=reopen_failed output=json action=kept_previous_file");
+	if (s->opt.rules_path == NULL)
 		return 0;
-	}
 	rules = sensor_load_rules(s->opt.rules_path);
-	outputs_reopen(s->outputs);
 	if (rules == NULL) {
 		log_msg(LOG_LEVEL_ERROR, "event=reload_failed rules=%s action=kept_previous_rules", s->opt.rules_path);
 		return -1;
@@ -165,7 +164,7 @@ int sensor_reload(struct sensor *s)
 void sensor_finish(struct sensor *s)
 {
 	flow_table_flush(s->flows);
-	outputs_flush(s->outputs);
+	outputs_finish(s->outputs);
 }
 
 void sensor_free(struct sensor *s)
@@ -264,6 +263,12 @@ int sensor_run(struct sensor *s, struct capture *c, const struct sensor_signals 
 			if (!capture_is_live(c) || (s->packets & 1023u) != 0)
 				continue;
 		} else if (rc == CAPTURE_END) {
+			if (*sig->stop)
+				return 1;
+
+			/* A live read ends only when a signal broke it; go on to serve the reload. */
+			if (capture_is_live(c))
+				continue;
 			return 0;
 		} else if (rc == CAPTURE_ERROR) {
 			s->files_damaged++;
