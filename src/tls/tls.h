@@ -49,10 +49,40 @@ bool tls_parser_is_done(const struct tls_parser *p);
 void tls_parser_finish(struct tls_parser *p);
 
 /*
+ * Event details (struct event.aux) raised by this analyzer:
+ * EVENT_TLS_CLIENT_HELLO and EVENT_TLS_SERVER_HELLO carry the hello count
+ * so far (1 for the first, 2 after a HelloRetryRequest); EVENT_TLS_ALERT
+ * carries (direction << 16) | (level << 8) | description of that alert;
+ * EVENT_TLS_CERTIFICATE carries 0. The details themselves are in session->tls.
+ */
+
+/*
  * Classifies the first bytes of a direction: 1 when they start a TLS
  * handshake or alert record or an SSLv2 hello, 0 when they cannot, -1 when
- * more bytes are needed to tell.
+ * more bytes are needed to tell. The SSLv2 hello may be the client's
+ * CLIENT-HELLO (type 1) or the server's SERVER-HELLO (type 4).
  */
 int tls_detect_record(const uint8_t *data, size_t len);
+
+/* Cipher suite grades: what a negotiated suite means for the session. */
+enum tls_cipher_grade {
+	TLS_CIPHER_UNKNOWN = 0, /* not in the IANA registry */
+	TLS_CIPHER_GOOD,
+	TLS_CIPHER_WEAK,     /* 3DES, or CBC with a SHA-1 MAC */
+	TLS_CIPHER_INSECURE, /* NULL, EXPORT, anon, RC4, single DES, MD5 MAC */
+};
+
+/* Returns the IANA name of a cipher suite ("TLS_AES_128_GCM_SHA256"), or NULL when unassigned. */
+const char *tls_cipher_name(uint16_t suite);
+enum tls_cipher_grade tls_cipher_grade(uint16_t suite);
+/* Returns "good", "weak", "insecure" or "unknown". */
+const char *tls_cipher_grade_name(enum tls_cipher_grade grade);
+
+/* Returns the RFC 8446/5246 name of an alert ("handshake_failure"), or NULL when unassigned. */
+const char *tls_alert_description_name(uint8_t description);
+/* Returns "warning" or "fatal", or NULL for any other level. */
+const char *tls_alert_level_name(uint8_t level);
+/* Returns the name of an SSL 2.0 CIPHER-KIND (24 bits), or NULL when unknown. */
+const char *tls_sslv2_cipher_name(uint32_t kind);
 
 #endif

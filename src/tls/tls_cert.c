@@ -1,9 +1,253 @@
-/* Certificate summaries. */
+/*
+ * Certificate message of TLS 1.2 and earlier (RFC 5246 section 7.4.2).
+ * libcrypto parses the leaf certificate's facts and checks the chain
+ * against the system trust store at the capture's time (RFC 5280 path
+ * validation as OpenSSL implements it). X509_check_host checks the name
+ * against the expected host (RFC 6125 rules).
+ */
 #include "tls/tls_cert.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "core/limits.h"
+#include "tls/tls_internal.h"
 
 void tls_cert_summary_free(struct tls_cert_summary *cert)
 {
 	free(cert);
+}
+
+int tls_cert_load_store(struct tls_context *ctx)
+{
+	X509_STORE *store = X509_STORE_new();
+
+	if (store == NULL)
+		return -1;
+	if (X509_STORE_set_default_paths(store) != 1) {
+		X509_STORE_free(store);
+		return -1;
+	}
+	ctx->store = store;
+	return 0;
+}
+
+void tls_cert_free_store(struct tls_context *ctx)
+{
+	X509_STORE_free(ctx->store);
+	ctx->store = NULL;
+}
+
+/* Writes an X.509 name in RFC 2253 form. */
+static void tls_cert_name(const X509_NAME *name, struct wire_text *out)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *text = NULL;
+	long len;
+
+	out->len = 0;
+	if (bio == NULL)
+		return;
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+		len = BIO_get_mem_data(bio, &text);
+		if (len > 0 && text != NULL)
+			wire_text_set(out, text, (size_t)len);
+	}
+	BIO_free(bio);
+}
+
+static void tls_cert_serial(X509 *x, struct wire_text *out)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex;
+
+	out->len = 0;
+	if (bn == NULL)
+		return;
+	hex = BN_bn2hex(bn);
+	if (hex != NULL) {
+		for (char *p = hex; *p != '\0'; p++) {
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char)(*p - 'A' + 'a');
+		}
+		wire_text_set(out, hex, strlen(hex));
+		OPENSSL_free(hex);
+	}
+	BN_free(bn);
+}
+
+static uint64_t tls_cert_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+	time_t seconds;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	seconds = timegm(&tm);
+	return seconds > 0 ? (uint64_t)seconds : 0;
+}
+
+static void tls_cert_key(X509 *x, struct tls_cert_summary *cert)
+{
+	EVP_PKEY *key = X509_get0_pubkey(x);
+	const char *type;
+
+	if (key == NULL)
+		return;
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_RSA: type = "RSA"; break;
+	case EVP_PKEY_RSA_PSS: type = "RSA-PSS"; break;
+	case EVP_PKEY_EC: type = "EC"; break;
+	case EVP_PKEY_DSA: type = "DSA"; break;
+	case EVP_PKEY_DH: type = "DH"; break;
+	case EVP_PKEY_ED25519: type = "Ed25519"; break;
+	case EVP_PKEY_ED448: type = "Ed448"; break;
+	default: type = "unknown"; break;
+	}
+	snprintf(cert->key_type, sizeof(cert->key_type), "%s", type);
+	cert->key_bits = (uint32_t)EVP_PKEY_get_bits(key);
+}
+
+/* Fills the facts read from the leaf alone. */
+static void tls_cert_describe(X509 *x, const uint8_t *der, size_t der_len, struct tls_cert_summary *cert)
+{
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	int nid = X509_get_signature_nid(x);
+	static const char digits[] = "0123456789abcdef";
+
+	tls_cert_name(X509_get_subject_name(x), &cert->subject);
+	tls_cert_name(X509_get_issuer_name(x), &cert->issuer);
+	tls_cert_serial(x, &cert->serial);
+	cert->not_before = tls_cert_time(X509_get0_notBefore(x));
+	cert->not_after = tls_cert_time(X509_get0_notAfter(x));
+	tls_cert_key(x, cert);
+	snprintf(cert->signature_algorithm, sizeof(cert->signature_algorithm), "%s",
+		 nid != NID_undef ? OBJ_nid2ln(nid) : "unknown");
+	if (EVP_Digest(der, der_len, digest, &digest_len, EVP_sha256(), NULL) == 1 && digest_len == 32) {
+		for (unsigned i = 0; i < digest_len; i++) {
+			cert->sha256[2 * i] = digits[digest[i] >> 4];
+			cert->sha256[2 * i + 1] = digits[digest[i] & 0x0f];
+		}
+		cert->sha256[64] = '\0';
+	}
+	cert->self_signed = X509_self_signed(x, 1) == 1;
+}
+
+/* Validates the chain (leaf plus the untrusted certificates sent with it) at the capture's time. */
+static void tls_cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
+				  const struct tls_cert_check *check, struct tls_cert_summary *cert)
+{
+	X509_STORE_CTX *store_ctx;
+
+	if (check->ctx == NULL || check->ctx->store == NULL)
+		return;
+	store_ctx = X509_STORE_CTX_new();
+	if (store_ctx == NULL)
+		return;
+	if (X509_STORE_CTX_init(store_ctx, check->ctx->store, leaf, untrusted) == 1) {
+		if (check->now_usec != 0)
+			X509_STORE_CTX_set_time(store_ctx, 0, (time_t)(check->now_usec / 1000000u));
+		cert->chain_checked = true;
+		cert->chain_valid = X509_verify_cert(store_ctx) == 1;
+		if (!cert->chain_valid)
+			snprintf(cert->chain_error, sizeof(cert->chain_error), "%s",
+				 X509_verify_cert_error_string(X509_STORE_CTX_get_error(store_ctx)));
+	}
+	X509_STORE_CTX_free(store_ctx);
+}
+
+static void tls_cert_verify_name(X509 *leaf, const struct tls_cert_check *check,
+				 struct tls_cert_summary *cert)
+{
+	if (check->hostname == NULL || check->hostname_len == 0)
+		return;
+	wire_text_set(&cert->hostname, check->hostname, check->hostname_len);
+	cert->hostname_checked = true;
+	cert->hostname_valid = X509_check_host(leaf, check->hostname, check->hostname_len, 0, NULL) == 1;
+	if (!cert->hostname_valid && cert->chain_error[0] == '\0')
+		snprintf(cert->chain_error, sizeof(cert->chain_error), "hostname mismatch");
+}
+
+/*
+ * Decodes up to LIMIT_TLS_CERTIFICATES DER certificates from the list.
+ * The first goes to *leaf (with its DER bytes), the rest to chain.
+ * Returns the number of certificates in the message, or -1 when malformed.
+ */
+static int tls_cert_decode_list(struct cursor *list, X509 **leaf, const uint8_t **leaf_der,
+				size_t *leaf_der_len, STACK_OF(X509) *chain)
+{
+	int count = 0;
+
+	while (cursor_remaining(list) > 0) {
+		uint32_t der_len;
+		const uint8_t *der;
+		const unsigned char *p;
+		X509 *x;
+
+		if (cursor_be24(list, &der_len) < 0 || der_len == 0 || cursor_bytes(list, der_len, &der) < 0)
+			return -1;
+		count++;
+		/* Certificates past the cap are counted, not decoded. */
+		if ((unsigned)count > LIMIT_TLS_CERTIFICATES)
+			continue;
+		p = der;
+		x = d2i_X509(NULL, &p, (long)der_len);
+		if (x == NULL) {
+			if (count == 1)
+				return -1;
+			continue;
+		}
+		if (count == 1) {
+			*leaf = x;
+			*leaf_der = der;
+			*leaf_der_len = der_len;
+		} else if (sk_X509_push(chain, x) == 0) {
+			X509_free(x);
+		}
+	}
+	return count;
+}
+
+struct tls_cert_summary *tls_cert_parse_message(const uint8_t *body, size_t len,
+						const struct tls_cert_check *check)
+{
+	struct cursor c;
+	struct cursor list;
+	uint32_t list_len;
+	X509 *leaf = NULL;
+	const uint8_t *leaf_der = NULL;
+	size_t leaf_der_len = 0;
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	struct tls_cert_summary *cert = NULL;
+	int count;
+
+	cursor_init(&c, body, len);
+	if (chain == NULL || cursor_be24(&c, &list_len) < 0 || cursor_sub(&c, list_len, &list) < 0)
+		goto out;
+	count = tls_cert_decode_list(&list, &leaf, &leaf_der, &leaf_der_len, chain);
+	if (count <= 0 || leaf == NULL)
+		goto out;
+	cert = calloc(1, sizeof(*cert));
+	if (cert == NULL)
+		goto out;
+	cert->chain_length = (uint32_t)count;
+	tls_cert_describe(leaf, leaf_der, leaf_der_len, cert);
+	tls_cert_verify_chain(leaf, chain, check, cert);
+	tls_cert_verify_name(leaf, check, cert);
+out:
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	return cert;
 }

@@ -45,21 +45,27 @@ struct tls_summary {
 	/* ServerHello. */
 	bool server_hello_seen;
 	bool hello_retry_request_seen;
+	uint32_t hello_retry_request_count;
 	uint16_t server_legacy_version;
 	uint16_t version; /* negotiated: supported_versions when present, else legacy */
-	uint16_t cipher;
+	uint16_t cipher; /* IANA suite; 0 means none when version is SSLv2 (see sslv2_cipher) */
 	char ja3s[33];
+	/* First CIPHER-KIND (24 bits) of an SSL 2.0 SERVER-HELLO; the client picks among the list. */
+	uint32_t sslv2_cipher;
 
 	/* First alert seen in clear, either direction. */
 	bool alert_seen;
 	uint8_t alert_level;
 	uint8_t alert_description;
 	bool alert_from_server;
+	uint32_t alert_count; /* alerts seen in clear, both directions */
 
 	/* Handshake progress. */
 	bool handshake_complete;
 	bool certificate_not_observable; /* TLS 1.3: the Certificate message is encrypted */
 	struct tls_cert_summary *cert;	 /* leaf certificate; NULL when not seen */
+	/* Handshake messages over LIMIT_TLS_HANDSHAKE_BYTES, skipped unparsed. */
+	uint32_t oversized_messages;
 };
 
 #endif

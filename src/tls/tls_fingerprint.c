@@ -1,0 +1,332 @@
+/*
+ * Client and server fingerprints of a handshake.
+ *
+ * JA3 and JA3S follow the method published by Salesforce
+ * (github.com/salesforce/ja3): decimal values joined by "-", fields joined
+ * by ",", GREASE values left out, MD5 of the string.
+ * JA4 follows FoxIO's JA4 specification (technical_details/JA4.md in
+ * github.com/FoxIO-LLC/ja4, BSD 3-Clause): a readable prefix, then
+ * truncated SHA-256 hashes of the sorted cipher list and of the sorted
+ * extension list followed by the signature algorithms.
+ * Digests go through libcrypto's EVP interface.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "core/proto.h"
+#include "tls/tls_internal.h"
+
+/* JA4 hashes are the first 12 hex digits of a SHA-256. */
+#define JA4_HASH_LEN 12
+#define JA4_EMPTY_HASH "000000000000"
+
+static void tls_hex_encode(const uint8_t *bytes, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}
+
+static void tls_digest_text(EVP_MD_CTX *md, const char *text)
+{
+	EVP_DigestUpdate(md, text, strlen(text));
+}
+
+/* Appends the values of list (width 1 or 2 bytes) in decimal joined by "-", GREASE left out. */
+static void tls_ja3_append_list(EVP_MD_CTX *md, struct cursor list, size_t width)
+{
+	bool first = true;
+	char number[8];
+
+	while (cursor_remaining(&list) >= width) {
+		uint16_t value = 0;
+		uint8_t byte;
+
+		if (width == 1 && cursor_u8(&list, &byte) == 0)
+			value = byte;
+		else if (width == 2 && cursor_be16(&list, &value) < 0)
+			break;
+		if (width == 2 && tls_is_grease(value))
+			continue;
+		snprintf(number, sizeof(number), "%s%u", first ? "" : "-", (unsigned)value);
+		tls_digest_text(md, number);
+		first = false;
+	}
+}
+
+/* Appends the extension types of an extensions block, as tls_ja3_append_list does. */
+static void tls_ja3_append_extensions(EVP_MD_CTX *md, struct cursor block)
+{
+	bool first = true;
+	char number[8];
+	uint16_t type;
+	uint16_t len;
+
+	while (cursor_be16(&block, &type) == 0 && cursor_be16(&block, &len) == 0) {
+		if (cursor_skip(&block, len) < 0)
+			break;
+		if (tls_is_grease(type))
+			continue;
+		snprintf(number, sizeof(number), "%s%u", first ? "" : "-", (unsigned)type);
+		tls_digest_text(md, number);
+		first = false;
+	}
+}
+
+/* Finishes an MD5 into 32 hex digits; writes "" when libcrypto fails. */
+static void tls_md5_finish(EVP_MD_CTX *md, char out[33])
+{
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+
+	if (EVP_DigestFinal_ex(md, digest, &digest_len) != 1 || digest_len != 16) {
+		out[0] = '\0';
+		return;
+	}
+	tls_hex_encode(digest, 16, out);
+}
+
+void tls_fingerprint_ja3(const struct tls_client_hello *ch, char out[33])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char number[8];
+
+	out[0] = '\0';
+	if (md == NULL)
+		return;
+	if (EVP_DigestInit_ex(md, EVP_md5(), NULL) == 1) {
+		snprintf(number, sizeof(number), "%u,", (unsigned)ch->legacy_version);
+		tls_digest_text(md, number);
+		tls_ja3_append_list(md, ch->ciphers, 2);
+		tls_digest_text(md, ",");
+		tls_ja3_append_extensions(md, ch->extensions);
+		tls_digest_text(md, ",");
+		tls_ja3_append_list(md, ch->groups, 2);
+		tls_digest_text(md, ",");
+		tls_ja3_append_list(md, ch->point_formats, 1);
+		tls_md5_finish(md, out);
+	}
+	EVP_MD_CTX_free(md);
+}
+
+void tls_fingerprint_ja3s(const struct tls_server_hello *sh, char out[33])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char number[16];
+
+	out[0] = '\0';
+	if (md == NULL)
+		return;
+	if (EVP_DigestInit_ex(md, EVP_md5(), NULL) == 1) {
+		snprintf(number, sizeof(number), "%u,%u,", (unsigned)sh->legacy_version,
+			 (unsigned)sh->cipher);
+		tls_digest_text(md, number);
+		tls_ja3_append_extensions(md, sh->extensions);
+		tls_md5_finish(md, out);
+	}
+	EVP_MD_CTX_free(md);
+}
+
+/* Two-character version code of JA4, from the highest supported_versions value or legacy_version. */
+static const char *tls_ja4_version(const struct tls_client_hello *ch)
+{
+	uint16_t version = ch->legacy_version;
+
+	if (ch->has_supported_versions) {
+		struct cursor list;
+		struct cursor data = ch->extensions;
+		uint16_t type;
+		uint16_t len;
+		uint16_t value;
+
+		version = 0;
+		while (cursor_be16(&data, &type) == 0 && cursor_be16(&data, &len) == 0 &&
+		       cursor_sub(&data, len, &list) == 0) {
+			uint8_t list_len;
+
+			if (type != TLS_EXT_SUPPORTED_VERSIONS || cursor_u8(&list, &list_len) < 0)
+				continue;
+			while (cursor_be16(&list, &value) == 0) {
+				if (!tls_is_grease(value) && value > version)
+					version = value;
+			}
+		}
+	}
+	switch (version) {
+	case 0x0304: return "13";
+	case 0x0303: return "12";
+	case 0x0302: return "11";
+	case 0x0301: return "10";
+	case 0x0300: return "s3";
+	case 0x0002: return "s2";
+	case 0xfeff: return "d1";
+	case 0xfefd: return "d2";
+	case 0xfefc: return "d3";
+	default: return "00";
+	}
+}
+
+static bool tls_is_alnum(uint8_t byte)
+{
+	return (byte >= '0' && byte <= '9') || (byte >= 'A' && byte <= 'Z') ||
+	       (byte >= 'a' && byte <= 'z');
+}
+
+/* First and last character of the first ALPN value; hex digits when either is not alphanumeric. */
+static void tls_ja4_alpn(const struct tls_client_hello *ch, char out[3])
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t first;
+	uint8_t last;
+
+	if (ch->alpn_first == NULL || ch->alpn_first_len == 0) {
+		memcpy(out, "00", 3);
+		return;
+	}
+	first = ch->alpn_first[0];
+	last = ch->alpn_first[ch->alpn_first_len - 1];
+	if (tls_is_alnum(first) && tls_is_alnum(last)) {
+		out[0] = (char)first;
+		out[1] = (char)last;
+	} else {
+		out[0] = digits[first >> 4];
+		out[1] = digits[last & 0x0f];
+	}
+	out[2] = '\0';
+}
+
+static int tls_compare_u16(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a;
+	uint16_t y = *(const uint16_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Collects the non-GREASE 2-byte values of list into a new sorted array.
+ * With extension_block, list is an extensions block and SNI and ALPN are
+ * left out as JA4 requires. Returns the count, or -1 when out of memory;
+ * *out is owned by the caller (NULL when the count is 0).
+ */
+static int tls_ja4_collect(struct cursor list, bool extension_block, uint16_t **out)
+{
+	/* Every value takes at least 2 bytes of list, so this bounds the count by bytes present. */
+	size_t room = list.len / 2;
+	uint16_t *values = NULL;
+	size_t count = 0;
+	uint16_t value;
+	uint16_t len;
+
+	*out = NULL;
+	if (room == 0)
+		return 0;
+	values = malloc(room * sizeof(*values));
+	if (values == NULL)
+		return -1;
+	while (cursor_be16(&list, &value) == 0) {
+		if (extension_block && (cursor_be16(&list, &len) < 0 || cursor_skip(&list, len) < 0))
+			break;
+		if (tls_is_grease(value))
+			continue;
+		if (extension_block && (value == TLS_EXT_SERVER_NAME || value == TLS_EXT_ALPN))
+			continue;
+		values[count++] = value;
+	}
+	if (count > 1)
+		qsort(values, count, sizeof(*values), tls_compare_u16);
+	*out = values;
+	return (int)count;
+}
+
+/* Hashes values as comma-joined 4-digit hex; sig_algs (unsorted, GREASE left out) follow after "_". */
+static void tls_ja4_hash(const uint16_t *values, size_t count, const struct cursor *sig_algs,
+			 char out[JA4_HASH_LEN + 1])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	char item[8];
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	memcpy(out, JA4_EMPTY_HASH, JA4_HASH_LEN + 1);
+	if (md == NULL)
+		return;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		for (size_t i = 0; i < count; i++) {
+			snprintf(item, sizeof(item), "%s%04x", i == 0 ? "" : ",", values[i]);
+			tls_digest_text(md, item);
+		}
+		if (sig_algs != NULL) {
+			struct cursor list = *sig_algs;
+			uint16_t value;
+			bool first = true;
+
+			while (cursor_be16(&list, &value) == 0) {
+				if (tls_is_grease(value))
+					continue;
+				snprintf(item, sizeof(item), "%s%04x", first ? "_" : ",", value);
+				tls_digest_text(md, item);
+				first = false;
+			}
+		}
+		if (EVP_DigestFinal_ex(md, digest, &digest_len) == 1 && digest_len == 32) {
+			tls_hex_encode(digest, digest_len, hex);
+			memcpy(out, hex, JA4_HASH_LEN);
+			out[JA4_HASH_LEN] = '\0';
+		}
+	}
+	EVP_MD_CTX_free(md);
+}
+
+/* Counts the non-GREASE extensions of a block (SNI and ALPN included). */
+static unsigned tls_ja4_count_extensions(struct cursor block)
+{
+	unsigned count = 0;
+	uint16_t type;
+	uint16_t len;
+
+	while (cursor_be16(&block, &type) == 0 && cursor_be16(&block, &len) == 0 &&
+	       cursor_skip(&block, len) == 0) {
+		if (!tls_is_grease(type))
+			count++;
+	}
+	return count;
+}
+
+void tls_fingerprint_ja4(const struct tls_client_hello *ch, char out[40])
+{
+	uint16_t *ciphers = NULL;
+	uint16_t *extensions = NULL;
+	int cipher_count = tls_ja4_collect(ch->ciphers, false, &ciphers);
+	int extension_count = tls_ja4_collect(ch->extensions, true, &extensions);
+	unsigned all_extensions = tls_ja4_count_extensions(ch->extensions);
+	char cipher_hash[JA4_HASH_LEN + 1];
+	char extension_hash[JA4_HASH_LEN + 1];
+	char alpn[3];
+
+	out[0] = '\0';
+	if (cipher_count < 0 || extension_count < 0)
+		goto out;
+	memcpy(cipher_hash, JA4_EMPTY_HASH, sizeof(cipher_hash));
+	memcpy(extension_hash, JA4_EMPTY_HASH, sizeof(extension_hash));
+	if (cipher_count > 0)
+		tls_ja4_hash(ciphers, (size_t)cipher_count, NULL, cipher_hash);
+	if (extension_count > 0)
+		tls_ja4_hash(extensions, (size_t)extension_count,
+			     ch->sig_algs.len > 0 ? &ch->sig_algs : NULL, extension_hash);
+	tls_ja4_alpn(ch, alpn);
+	snprintf(out, 40, "t%s%c%02u%02u%s_%s_%s", tls_ja4_version(ch), ch->has_sni ? 'd' : 'i',
+		 cipher_count > 99 ? 99u : (unsigned)cipher_count,
+		 all_extensions > 99 ? 99u : all_extensions, alpn, cipher_hash, extension_hash);
+out:
+	free(ciphers);
+	free(extensions);
+}
