@@ -21,6 +21,7 @@
 #include "detect/rules.h"
 #include "sensor/config_file.h"
 #include "sensor/log.h"
+#include "report/report.h"
 #include "sensor/sensor.h"
 
 #define MAILTAP_MAX_FILES 256
@@ -73,6 +74,8 @@ enum long_option {
 	OPT_IMMEDIATE,
 	OPT_NO_COLOR,
 	OPT_CONFIG,
+	OPT_WORKERS,
+	OPT_STATE,
 };
 
 static const struct option long_options[] = {
@@ -101,6 +104,8 @@ static const struct option long_options[] = {
 	{"fanout", required_argument, NULL, OPT_FANOUT},
 	{"immediate", no_argument, NULL, OPT_IMMEDIATE},
 	{"config", required_argument, NULL, OPT_CONFIG},
+	{"workers", required_argument, NULL, OPT_WORKERS},
+	{"state", required_argument, NULL, OPT_STATE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -133,7 +138,12 @@ static void usage(FILE *out)
 		"                             pop3, pop3s, imap, imaps, tls (repeatable)\n"
 		"      --max-flows N          flow table cap (default 1000000)\n"
 		"      --no-ndpi              do not classify flows off the port map with nDPI\n"
+		"      --workers N            analyze in N worker threads fed by a flow hash\n"
+		"                             (default 1: everything on the reading thread)\n"
 		"      --reveal-credentials   write passwords instead of \"<redacted>\"\n"
+		"      --state FILE           keep the server history in FILE (SQLite) across runs,\n"
+		"                             for the STARTTLS stripping, version regression and\n"
+		"                             certificate change verdicts (default: this run only)\n"
 		"\n"
 		"Outputs (a terminal gets text, a pipe or file gets JSON lines):\n"
 		"      --json FILE            JSON lines to FILE (\"-\" for stdout)\n"
@@ -335,8 +345,18 @@ static int cli_handle_option(struct cli *cli, int opt, const char *arg)
 	case OPT_NO_NDPI:
 		cli->sensor.use_ndpi = false;
 		return 0;
+	case OPT_STATE:
+		cli->sensor.state_path = arg;
+		return 0;
 	case OPT_CONFIG:
 		return 0; /* read before the other options, in cli_load_config_file() */
+	case OPT_WORKERS:
+		if (parse_uint(arg, "worker count", SENSOR_WORKERS_MAX, &value) != 0 || value == 0) {
+			fprintf(stderr, "mailtap: --workers takes 1 to %d\n", SENSOR_WORKERS_MAX);
+			return -1;
+		}
+		cli->sensor.workers = (unsigned)value;
+		return 0;
 	default:
 		return -1;
 	}
@@ -683,6 +703,10 @@ int main(int argc, char **argv)
 	struct cli cli;
 	struct config_file *config = NULL;
 	int status;
+
+	/* "mailtap report" is its own command with its own options. */
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1, stdout, stderr);
 
 	cli_init(&cli);
 	if (cli_load_config_file(&cli, argc, argv, &config) != 0)

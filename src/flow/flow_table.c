@@ -449,9 +449,11 @@ static void flow_end(struct flow_table *t, struct flow *f, enum session_end end)
 			flow_session_init(t, f, s);
 		}
 		s->now_usec = f->last_ts;
+
+		/* The analyzers settle their verdicts knowing how the connection ended and what was captured. */
+		flow_session_finalize(f, s);
 		if (f->app != NULL)
 			app_analyzer_finish(f->app);
-		flow_session_finalize(f, s);
 		t->stats.counts[FLOW_COUNT_SESSIONS]++;
 		if (t->on_end != NULL)
 			t->on_end(t->end_ctx, s);
@@ -491,10 +493,15 @@ static uint8_t flow_pick_client(const struct flow_table *t, const struct flow_ke
 	return key->port[sender] >= key->port[receiver] ? sender : receiver;
 }
 
-static uint64_t flow_make_id(uint64_t hash, uint64_t ts_usec)
+/*
+ * Derives the flow id from the key and the first packet time with a fixed
+ * seed, so a second run over the same capture (or a run with several
+ * workers) gives the same ids. EVE flow ids stay below 2^53 so JSON
+ * consumers that use doubles keep them exact.
+ */
+static uint64_t flow_make_id(const struct flow_key *key, uint64_t ts_usec)
 {
-	/* EVE flow ids stay below 2^53 so JSON consumers that use doubles keep them exact. */
-	return flow_hash_mix(hash ^ ts_usec) & ((UINT64_C(1) << 51) - 1);
+	return flow_hash_mix(flow_key_hash(key, 0) ^ ts_usec) & ((UINT64_C(1) << 51) - 1);
 }
 
 static void flow_table_make_room(struct flow_table *t)
@@ -531,7 +538,7 @@ static struct flow *flow_create(struct flow_table *t, const struct flow_key *key
 		f->role = FLOW_ROLE_OTHER;
 	f->first_ts = pkt->ts_usec;
 	f->last_ts = pkt->ts_usec;
-	f->flow_id = flow_make_id(hash, pkt->ts_usec);
+	f->flow_id = flow_make_id(key, pkt->ts_usec);
 	reasm_stream_init(&f->stream[0]);
 	reasm_stream_init(&f->stream[1]);
 

@@ -192,6 +192,19 @@ static void session_json_write_certificate(const struct tls_cert_summary *c, str
 	json_object_end(jb);
 }
 
+/* SSL 2.0 names its ciphers with 24-bit kinds outside the IANA registry. */
+static void session_json_sslv2_cipher(struct json_builder *jb, uint32_t kind)
+{
+	const char *name = tls_sslv2_cipher_name(kind);
+	char buf[16];
+
+	if (name == NULL) {
+		snprintf(buf, sizeof(buf), "0x%06X", (unsigned)kind);
+		name = buf;
+	}
+	json_string(jb, "cipher", name);
+}
+
 /* Writes the "tls" object with whatever the handshake showed so far. */
 static void session_json_write_tls(const struct tls_summary *t, struct json_builder *jb)
 {
@@ -200,7 +213,10 @@ static void session_json_write_tls(const struct tls_summary *t, struct json_buil
 		session_json_write_client_hello(t, jb);
 	if (t->server_hello_seen) {
 		session_json_version(jb, "version", t->version);
-		session_json_cipher(jb, "cipher", t->cipher);
+		if (t->version == TLS_VERSION_SSL2)
+			session_json_sslv2_cipher(jb, t->sslv2_cipher);
+		else
+			session_json_cipher(jb, "cipher", t->cipher);
 		if (t->ja3s[0] != '\0')
 			json_string_bytes(jb, "ja3s", t->ja3s, strnlen(t->ja3s, sizeof(t->ja3s)));
 	}
@@ -240,6 +256,21 @@ static void session_json_write_anomalies(const struct session *s, struct json_bu
 	json_array_end(jb);
 }
 
+/* Writes what the server history knew before this session (src/history). */
+static void session_json_write_history(const struct session_history *h, struct json_builder *jb)
+{
+	json_object_begin(jb, "history");
+	json_uint(jb, "sessions", h->sessions);
+	json_uint(jb, "starttls_offered", h->starttls_offered);
+	json_uint(jb, "starttls_not_offered", h->starttls_not_offered);
+	if (h->best_version != 0)
+		session_json_version(jb, "best_version", h->best_version);
+	if (h->previous_certificate[0] != '\0')
+		json_string_bytes(jb, "previous_certificate", h->previous_certificate,
+				  strnlen(h->previous_certificate, sizeof(h->previous_certificate)));
+	json_object_end(jb);
+}
+
 static void session_json_write_evidence(const struct session *s, struct json_builder *jb)
 {
 	const struct session_evidence *e = &s->evidence;
@@ -260,6 +291,8 @@ static void session_json_write_evidence(const struct session *s, struct json_bui
 		json_uint(jb, "auth_dropped", s->mail.auth_dropped);
 	if (e->inconclusive != NULL)
 		json_string(jb, "inconclusive", e->inconclusive);
+	if (e->history.known)
+		session_json_write_history(&e->history, jb);
 	json_object_end(jb);
 }
 

@@ -5,6 +5,8 @@
 #include "sensor/sensor.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,30 +17,51 @@
 #include "decode/decode.h"
 #include "detect/rules.h"
 #include "flow/flow_table.h"
+#include "history/history.h"
 #include "output/json.h"
 #include "sensor/log.h"
+#include "sensor/workers.h"
 #include "tls/tls.h"
 
 /* Threshold-tracking entries kept for rules; older ones are evicted. */
 #define SENSOR_RULE_STATE_ENTRIES 65536u
 
+/*
+ * One flow table and what it needs around it: the pipeline after decoding.
+ * A single-threaded sensor has one lane; --workers N gives each worker its
+ * own, touched only by that worker's thread until the workers are joined.
+ */
+struct sensor_lane {
+	struct sensor *sensor;
+	struct flow_table *flows;
+	struct classifier *classifier; /* nDPI state is not shared between threads */
+	struct rule_state *rule_state; /* thresholds count per lane */
+	struct event_sink sink;
+	uint64_t alerts;
+};
+
+/* Rule sets replaced by a reload; freed at exit because a worker may still read one. */
+#define SENSOR_RETIRED_RULES_MAX 64
+
 struct sensor {
 	struct sensor_options opt;
 	struct decoder *decoder;
-	struct classifier *classifier;
 	struct tls_context *tls;
-	struct rule_set *rules;	     /* immutable; replaced whole on reload */
-	struct rule_state *rule_state;
+	struct rule_set *_Atomic rules; /* immutable; replaced whole on reload */
+	struct rule_set *retired_rules[SENSOR_RETIRED_RULES_MAX];
+	unsigned retired_count;
 	struct outputs *outputs;
-	struct flow_table *flows;
-	struct event_sink sink;
+	struct history *history; /* server history verdicts, applied before a session's rules */
+	pthread_mutex_t output_lock; /* taken per record written, only with workers */
+	struct sensor_lane *lanes;
+	unsigned lane_count;
+	struct worker_pool *pool; /* NULL when single-threaded */
 
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t tcp_packets;
 	uint64_t other_packets;
 	uint64_t malformed_packets;
-	uint64_t alerts;
 	uint64_t last_ts_usec;
 	uint64_t files_damaged;
 	struct capture *live;	      /* the live source, for its kernel counters; not owned */
@@ -47,11 +70,23 @@ struct sensor {
 	uint64_t last_kernel_received;
 };
 
+static void sensor_output_lock(struct sensor *s)
+{
+	if (s->pool != NULL)
+		pthread_mutex_lock(&s->output_lock);
+}
+
+static void sensor_output_unlock(struct sensor *s)
+{
+	if (s->pool != NULL)
+		pthread_mutex_unlock(&s->output_lock);
+}
+
 /* ---- events and alerts ---- */
 
 static void sensor_on_match(const struct rule *rule, const struct event *ev, void *ctx)
 {
-	struct sensor *s = ctx;
+	struct sensor_lane *lane = ctx;
 	char message[1024];
 	struct alert_info info;
 
@@ -63,25 +98,31 @@ static void sensor_on_match(const struct rule *rule, const struct event *ev, voi
 	info.message = message;
 	/* The flow table owns the session and lets the pipeline record alerts on it. */
 	session_add_alert((struct session *)ev->session, rule->id);
-	s->alerts++;
-	outputs_write_alert(s->outputs, ev, &info);
+	lane->alerts++;
+	sensor_output_lock(lane->sensor);
+	outputs_write_alert(lane->sensor->outputs, ev, &info);
+	sensor_output_unlock(lane->sensor);
 }
 
 static void sensor_on_event(void *ctx, const struct event *ev)
 {
-	struct sensor *s = ctx;
+	struct sensor_lane *lane = ctx;
+	struct rule_set *rules = atomic_load_explicit(&lane->sensor->rules, memory_order_acquire);
 
-	if (s->rules != NULL)
-		rule_set_match(s->rules, s->rule_state, ev, sensor_on_match, s);
+	if (rules != NULL)
+		rule_set_match(rules, lane->rule_state, ev, sensor_on_match, lane);
 }
 
 static void sensor_on_session_end(void *ctx, struct session *sess)
 {
-	struct sensor *s = ctx;
+	struct sensor_lane *lane = ctx;
 
-	sess->sink = &s->sink;
+	sess->sink = &lane->sink;
+	history_apply(lane->sensor->history, sess);
 	session_emit(sess, EVENT_SESSION, 0);
-	outputs_write_session(s->outputs, sess);
+	sensor_output_lock(lane->sensor);
+	outputs_write_session(lane->sensor->outputs, sess);
+	sensor_output_unlock(lane->sensor);
 }
 
 /* ---- lifecycle ---- */
@@ -99,29 +140,60 @@ static struct rule_set *sensor_load_rules(const char *path)
 	return rules;
 }
 
+static int sensor_lane_init(struct sensor *s, struct sensor_lane *lane)
+{
+	lane->sensor = s;
+	lane->sink.emit = sensor_on_event;
+	lane->sink.ctx = lane;
+	lane->rule_state = rule_state_new(SENSOR_RULE_STATE_ENTRIES);
+	if (lane->rule_state == NULL)
+		return -1;
+	if (s->opt.use_ndpi) {
+		lane->classifier = classifier_new();
+		if (lane->classifier == NULL)
+			return -1;
+	}
+	lane->flows = flow_table_new(&s->opt.cfg, s->tls, lane->classifier, &lane->sink, sensor_on_session_end, lane);
+	return lane->flows == NULL ? -1 : 0;
+}
+
+static int sensor_start_workers(struct sensor *s)
+{
+	struct flow_table *tables[SENSOR_WORKERS_MAX];
+
+	for (unsigned i = 0; i < s->lane_count; i++)
+		tables[i] = s->lanes[i].flows;
+	s->pool = worker_pool_new(s->lane_count, tables);
+	return s->pool == NULL ? -1 : 0;
+}
+
 struct sensor *sensor_new(const struct sensor_options *opt, char *err, size_t err_size)
 {
 	struct sensor *s = calloc(1, sizeof(*s));
+	struct rule_set *rules = NULL;
 
 	if (s == NULL) {
 		snprintf(err, err_size, "out of memory");
 		return NULL;
 	}
 	s->opt = *opt;
+	s->lane_count = opt->workers > 1 ? opt->workers : 1;
+	if (s->lane_count > SENSOR_WORKERS_MAX)
+		s->lane_count = SENSOR_WORKERS_MAX;
+	pthread_mutex_init(&s->output_lock, NULL);
 	if (opt->rules_path != NULL) {
-		s->rules = sensor_load_rules(opt->rules_path);
-		if (s->rules == NULL) {
+		rules = sensor_load_rules(opt->rules_path);
+		if (rules == NULL) {
 			snprintf(err, err_size, "cannot load rules from %s", opt->rules_path);
-			free(s);
+			sensor_free(s);
 			return NULL;
 		}
 	}
-	s->rule_state = rule_state_new(SENSOR_RULE_STATE_ENTRIES);
+	atomic_store(&s->rules, rules);
 	s->decoder = decoder_new();
 	s->tls = tls_context_new();
-	if (opt->use_ndpi)
-		s->classifier = classifier_new();
-	if (s->rule_state == NULL || s->decoder == NULL || s->tls == NULL || (opt->use_ndpi && s->classifier == NULL)) {
+	s->lanes = calloc(s->lane_count, sizeof(*s->lanes));
+	if (s->decoder == NULL || s->tls == NULL || s->lanes == NULL) {
 		snprintf(err, err_size, "cannot set up the pipeline: out of memory");
 		sensor_free(s);
 		return NULL;
@@ -131,11 +203,20 @@ struct sensor *sensor_new(const struct sensor_options *opt, char *err, size_t er
 		sensor_free(s);
 		return NULL;
 	}
-	s->sink.emit = sensor_on_event;
-	s->sink.ctx = s;
-	s->flows = flow_table_new(&s->opt.cfg, s->tls, s->classifier, &s->sink, sensor_on_session_end, s);
-	if (s->flows == NULL) {
-		snprintf(err, err_size, "cannot create the flow table: out of memory");
+	s->history = history_open(opt->state_path, err, err_size);
+	if (s->history == NULL) {
+		sensor_free(s);
+		return NULL;
+	}
+	for (unsigned i = 0; i < s->lane_count; i++) {
+		if (sensor_lane_init(s, &s->lanes[i]) != 0) {
+			snprintf(err, err_size, "cannot create the flow table: out of memory");
+			sensor_free(s);
+			return NULL;
+		}
+	}
+	if (opt->workers > 1 && sensor_start_workers(s) != 0) {
+		snprintf(err, err_size, "cannot start %u worker threads", s->lane_count);
 		sensor_free(s);
 		return NULL;
 	}
@@ -145,25 +226,41 @@ struct sensor *sensor_new(const struct sensor_options *opt, char *err, size_t er
 int sensor_reload(struct sensor *s)
 {
 	struct rule_set *rules;
+	struct rule_set *old;
 
 	if (outputs_reopen(s->outputs) != 0)
 		log_msg(LOG_LEVEL_ERROR, "event=reopen_failed output=json action=kept_previous_file");
 	if (s->opt.rules_path == NULL)
 		return 0;
+	if (s->retired_count >= SENSOR_RETIRED_RULES_MAX) {
+		log_msg(LOG_LEVEL_ERROR, "event=reload_refused reason=too_many_reloads limit=%d", SENSOR_RETIRED_RULES_MAX);
+		return -1;
+	}
 	rules = sensor_load_rules(s->opt.rules_path);
 	if (rules == NULL) {
 		log_msg(LOG_LEVEL_ERROR, "event=reload_failed rules=%s action=kept_previous_rules", s->opt.rules_path);
 		return -1;
 	}
-	rule_set_free(s->rules);
-	s->rules = rules;
+	old = atomic_exchange_explicit(&s->rules, rules, memory_order_acq_rel);
+
+	/* A worker may still be matching against the old set; it is freed at exit. */
+	if (old != NULL)
+		s->retired_rules[s->retired_count++] = old;
 	log_msg(LOG_LEVEL_INFO, "event=rules_reloaded rules=%s count=%zu", s->opt.rules_path, rule_set_count(rules));
 	return 0;
 }
 
 void sensor_finish(struct sensor *s)
 {
-	flow_table_flush(s->flows);
+	/* Workers finish what is queued first; then their tables are only this thread's. */
+	if (s->pool != NULL) {
+		worker_pool_stop(s->pool);
+		worker_pool_free(s->pool);
+		s->pool = NULL;
+	}
+	for (unsigned i = 0; i < s->lane_count; i++)
+		flow_table_flush(s->lanes[i].flows);
+	history_flush(s->history);
 	outputs_finish(s->outputs);
 }
 
@@ -171,15 +268,28 @@ void sensor_free(struct sensor *s)
 {
 	if (s == NULL)
 		return;
-	/* Freeing the table reports the sessions still open, so the outputs must still exist. */
-	flow_table_free(s->flows);
+	if (s->pool != NULL) {
+		worker_pool_stop(s->pool);
+		worker_pool_free(s->pool);
+		s->pool = NULL;
+	}
+
+	/* Freeing a table reports the sessions still open, so the outputs must still exist. */
+	for (unsigned i = 0; s->lanes != NULL && i < s->lane_count; i++) {
+		flow_table_free(s->lanes[i].flows);
+		rule_state_free(s->lanes[i].rule_state);
+		classifier_free(s->lanes[i].classifier);
+	}
+	free(s->lanes);
+	history_close(s->history);
 	if (s->outputs != NULL)
 		outputs_close(s->outputs);
-	rule_set_free(s->rules);
-	rule_state_free(s->rule_state);
-	classifier_free(s->classifier);
+	rule_set_free(atomic_load(&s->rules));
+	for (unsigned i = 0; i < s->retired_count; i++)
+		rule_set_free(s->retired_rules[i]);
 	tls_context_free(s->tls);
 	decoder_free(s->decoder);
+	pthread_mutex_destroy(&s->output_lock);
 	free(s);
 }
 
@@ -201,12 +311,23 @@ static void sensor_packet(struct sensor *s, const struct capture_packet *p)
 	rc = decoder_decode(s->decoder, p->linktype, p->data, p->caplen, p->wirelen, p->ts_usec, &view);
 	if (rc == DECODE_TCP) {
 		s->tcp_packets++;
-		flow_table_process(s->flows, &view);
+		if (s->pool != NULL)
+			worker_pool_dispatch(s->pool, &view);
+		else
+			flow_table_process(s->lanes[0].flows, &view);
 	} else if (rc == DECODE_MALFORMED) {
 		s->malformed_packets++;
 	} else {
 		s->other_packets++;
 	}
+}
+
+static void sensor_expire(struct sensor *s, uint64_t now_usec)
+{
+	if (s->pool != NULL)
+		worker_pool_expire(s->pool, now_usec);
+	else
+		flow_table_expire(s->lanes[0].flows, now_usec);
 }
 
 static uint64_t sensor_wall_usec(void)
@@ -276,7 +397,7 @@ int sensor_run(struct sensor *s, struct capture *c, const struct sensor_signals 
 			return -1;
 		} else {
 			/* A live capture idle for its timeout: time still passes for the flows. */
-			flow_table_expire(s->flows, sensor_wall_usec());
+			sensor_expire(s, sensor_wall_usec());
 		}
 		sensor_live_tick(s, c);
 		if (time(NULL) != last_flush) {
@@ -288,15 +409,43 @@ int sensor_run(struct sensor *s, struct capture *c, const struct sensor_signals 
 
 /* ---- stats ---- */
 
+/*
+ * Adds up the counters of every lane. With workers running the numbers are
+ * a snapshot that may lag by the packets in flight.
+ */
+static void sensor_sum_lanes(const struct sensor *s, struct flow_table_stats *fs, struct reasm_budget *rb,
+			     uint64_t *alerts)
+{
+	memset(fs, 0, sizeof(*fs));
+	memset(rb, 0, sizeof(*rb));
+	*alerts = 0;
+	for (unsigned i = 0; i < s->lane_count; i++) {
+		struct flow_table_stats lane_fs;
+		const struct reasm_budget *lane_rb = flow_table_reasm_budget(s->lanes[i].flows);
+
+		flow_table_get_stats(s->lanes[i].flows, &lane_fs);
+		for (int c = 0; c < FLOW_COUNT_COUNT; c++)
+			fs->counts[c] += lane_fs.counts[c];
+		fs->active += lane_fs.active;
+		fs->max_active += lane_fs.max_active;
+		rb->bytes_in_use += lane_rb->bytes_in_use;
+		for (int c = 0; c < REASM_COUNT_COUNT; c++)
+			rb->counts[c] += lane_rb->counts[c];
+		*alerts += s->lanes[i].alerts;
+	}
+}
+
 static void sensor_stats_json(struct sensor *s, struct json_builder *jb)
 {
 	struct flow_table_stats fs;
-	const struct reasm_budget *rb = flow_table_reasm_budget(s->flows);
+	struct reasm_budget budget;
+	const struct reasm_budget *rb = &budget;
 	const uint64_t *reasons = decoder_reason_counts(s->decoder);
 	struct output_counters oc;
 	uint64_t received, dropped, if_dropped;
+	uint64_t alerts;
 
-	flow_table_get_stats(s->flows, &fs);
+	sensor_sum_lanes(s, &fs, &budget, &alerts);
 	outputs_get_counters(s->outputs, &oc);
 	json_object_begin(jb, "capture");
 	json_uint(jb, "packets", s->packets);
@@ -331,7 +480,7 @@ static void sensor_stats_json(struct sensor *s, struct json_builder *jb)
 	json_object_end(jb);
 
 	json_object_begin(jb, "output");
-	json_uint(jb, "alerts", s->alerts);
+	json_uint(jb, "alerts", alerts);
 	json_uint(jb, "records_written", oc.records_written);
 	json_uint(jb, "write_errors", oc.write_errors);
 	json_uint(jb, "syslog_sent", oc.syslog_sent);
@@ -343,10 +492,12 @@ static void sensor_stats_json(struct sensor *s, struct json_builder *jb)
 static void sensor_stats_human(const struct sensor *s, FILE *out)
 {
 	struct flow_table_stats fs;
-	const struct reasm_budget *rb = flow_table_reasm_budget(s->flows);
+	struct reasm_budget budget;
+	const struct reasm_budget *rb = &budget;
 	const uint64_t *reasons = decoder_reason_counts(s->decoder);
+	uint64_t alerts;
 
-	flow_table_get_stats(s->flows, &fs);
+	sensor_sum_lanes(s, &fs, &budget, &alerts);
 	fprintf(out, "capture.packets=%" PRIu64 "\ncapture.bytes=%" PRIu64 "\ncapture.tcp_packets=%" PRIu64
 		     "\ncapture.other_packets=%" PRIu64 "\ncapture.malformed_packets=%" PRIu64 "\n",
 		s->packets, s->bytes, s->tcp_packets, s->other_packets, s->malformed_packets);
@@ -361,7 +512,7 @@ static void sensor_stats_human(const struct sensor *s, FILE *out)
 		if (rb->counts[i] != 0)
 			fprintf(out, "reassembly.%s=%" PRIu64 "\n", reasm_count_name((enum reasm_count)i), rb->counts[i]);
 	}
-	fprintf(out, "output.alerts=%" PRIu64 "\n", s->alerts);
+	fprintf(out, "output.alerts=%" PRIu64 "\n", alerts);
 }
 
 void sensor_write_stats(struct sensor *s, FILE *human)

@@ -21,11 +21,16 @@ struct sensor;
 struct sensor_options {
 	struct mailtap_config cfg;
 	const char *rules_path; /* NULL to run without rules */
+	const char *state_path; /* --state: server history file; NULL keeps the history in memory */
 	struct output_config output;
 	bool use_ndpi;
 	uint32_t stats_interval_s; /* live: seconds between stats records, 0 for none */
 	double drop_warning_ratio; /* live: kernel drop share that logs a warning */
+	unsigned workers;	   /* worker threads; 0 or 1 runs everything on the reading thread */
 };
+
+/* Worker threads at most; more would only contend for the cores of one sensor. */
+#define SENSOR_WORKERS_MAX 64
 
 /* Flags set by signal handlers in main() and polled by the capture loop. */
 struct sensor_signals {
