@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Mail clients for the capture scenarios that swaks, curl and openssl cannot drive.
 
-Each subcommand opens one connection to a loopback server, speaks SMTP
-(RFC 5321, RFC 3207 STARTTLS, RFC 4954 AUTH, RFC 3030 BDAT), IMAP (RFC 9051
-LOGIN, literals and AUTHENTICATE, RFC 7888 LITERAL+, RFC 4959 SASL-IR) or
-POP3 (RFC 1939 USER/PASS and APOP, RFC 2595 STLS, RFC 5034 AUTH), and exits
-0 when the exchange went as the scenario intends. The credentials come from
+Each subcommand opens one connection to a loopback server and exits 0 when
+the exchange went as the scenario intends. The protocols are SMTP (RFC 5321,
+RFC 3207 STARTTLS, RFC 4954 AUTH, RFC 3030 BDAT), IMAP (RFC 9051 LOGIN,
+literals and AUTHENTICATE, RFC 7888 LITERAL+, RFC 4959 SASL-IR) and POP3
+(RFC 1939 USER/PASS and APOP, RFC 2595 STLS, RFC 5034 AUTH). The credentials come from
 the command line and are made up by make-captures.sh.
 """
 
@@ -172,6 +172,37 @@ def run_smtp_lowercase(args):
     smtp_quit(conn, "quit")
 
 
+def run_smtp_auth_continuation(args):
+    """AUTH PLAIN with no initial response: the server sends an empty 334
+    and the client sends the credentials on the next line (RFC 4954)."""
+    conn = smtp_open(args)
+    smtp_ehlo(conn)
+    conn.send("AUTH PLAIN\r\n")
+    code, _ = conn.read_smtp_reply()
+    expect(code == 334, "no 334 continuation for AUTH PLAIN")
+    conn.send(plain_response(args.user, args.password) + "\r\n")
+    code, _ = conn.read_smtp_reply()
+    expect(code == 235, "AUTH PLAIN failed")
+    smtp_quit(conn)
+
+
+def run_smtp_auth_cancel(args):
+    """Cancel AUTH LOGIN with '*' at the first 334 (RFC 4954 section 4),
+    then log in with AUTH PLAIN."""
+    conn = smtp_open(args)
+    smtp_ehlo(conn)
+    conn.send("AUTH LOGIN\r\n")
+    code, _ = conn.read_smtp_reply()
+    expect(code == 334, "no 334 continuation for AUTH LOGIN")
+    conn.send("*\r\n")
+    code, _ = conn.read_smtp_reply()
+    expect(code == 501, "the server did not end the cancelled AUTH with 501")
+    conn.send("AUTH PLAIN " + plain_response(args.user, args.password) + "\r\n")
+    code, _ = conn.read_smtp_reply()
+    expect(code == 235, "AUTH PLAIN failed")
+    smtp_quit(conn)
+
+
 def run_smtp_bdat(args):
     """Send the message with BDAT chunks (RFC 3030) instead of DATA."""
     conn = smtp_open(args)
@@ -299,7 +330,7 @@ def run_imap_login(args):
 
 
 def imap_sasl_exchange(conn, args, first_line):
-    """Answer the server's continuations for one AUTHENTICATE command."""
+    """Send one response per server continuation of an AUTHENTICATE command."""
     scram = ScramClient(args.user, args.password)
     if args.mechanism == "SCRAM-SHA-256":
         conn.send(first_line + " " + scram.first() + "\r\n")
@@ -368,7 +399,7 @@ def run_imap_command_injection(args):
     conn.send("a1 STARTTLS\r\na2 CAPABILITY\r\n")
     result = conn.read_imap_tagged("a1")[-1]
     expect(result.startswith("a1 OK"), "STARTTLS not accepted")
-    # Dovecot 2.3 answers OK and then drops the connection when plain text
+    # Dovecot 2.3 replies OK and then drops the connection when plain text
     # follows STARTTLS, which is a correct defence, so a failed handshake
     # still makes a valid capture.
     try:
@@ -421,7 +452,7 @@ def run_pop3_apop(args):
 
 
 def run_pop3_auth(args):
-    """AUTH with the mechanism name alone, then one answer per '+' line."""
+    """AUTH with the mechanism name alone, then one response per '+' line."""
     conn, _ = pop3_open(args)
     conn.send("AUTH " + args.mechanism + "\r\n")
     step = 0
@@ -460,6 +491,8 @@ def run_pop3_no_handshake(args):
 
 COMMANDS = {
     "smtp-lowercase": run_smtp_lowercase,
+    "smtp-auth-continuation": run_smtp_auth_continuation,
+    "smtp-auth-cancel": run_smtp_auth_cancel,
     "smtp-bdat": run_smtp_bdat,
     "smtp-opportunistic": run_smtp_opportunistic,
     "smtp-command-injection": run_smtp_command_injection,

@@ -12,7 +12,7 @@ run on the capture, never from mailtap:
   - TLS version, cipher suite name and SNI from the ServerHello and
     ClientHello fields (tls.handshake.*), cipher names from PDML shownames;
   - anomalies from checks on those fields (below, one function each).
-The scenario table only says what tshark cannot know: the SASL mechanism's
+The scenario table only states what tshark cannot know: the SASL mechanism's
 exposure class, and which user name each capture authenticates as. Each of
 those is checked against tshark's fields too (user names in the decoded lines,
 results from the server's reply), and a mismatch stops the script.
@@ -47,15 +47,18 @@ LINE_FIELDS = ("smtp.command_line", "smtp.response", "imap.line", "pop.request",
 
 def auth(mechanism, username, result="success", exposure="cleartext"):
     entry = {"mechanism": mechanism, "username": username, "result": result}
+    if username is None:
+        del entry["username"]
     if exposure:
         entry["exposure"] = exposure
     return entry
 
 
-# Scenario table: a one-line summary, the logins the client made in clear
-# text (logins inside TLS are not visible and not listed), tshark decode-as
-# options for plain text on TLS ports, and anomalies that the contract leaves
-# open for this case and that the expected file therefore does not assert.
+# Scenario table. Each entry has a one-line summary and the logins the
+# client made in clear text (logins inside TLS are not visible and not
+# listed). Optional third and fourth items are tshark decode-as options for
+# plain text on TLS ports, and anomalies that the contract leaves open for
+# this case, which the expected file therefore does not assert.
 SCENARIOS = {
     "smtp-auth-plain-ipv4": ("swaks AUTH PLAIN on port 25 without TLS while STARTTLS is offered",
                              [auth("PLAIN", "alice")]),
@@ -69,6 +72,11 @@ SCENARIOS = {
                                   [auth("DIGEST-MD5", "alice", exposure="crackable")]),
     "smtp-lowercase-pipelining-ipv4": ("lowercase commands, auth plain with an initial response, "
                                        "pipelined mail/rcpt/data", [auth("PLAIN", "alice")]),
+    "smtp-auth-plain-continuation-ipv4": ("AUTH PLAIN without an initial response, the "
+                                          "credentials follow the empty 334",
+                                          [auth("PLAIN", "alice")]),
+    "smtp-auth-cancel-ipv4": ("AUTH LOGIN cancelled with '*' (501), then AUTH PLAIN",
+                              [auth("LOGIN", None, "failure", exposure=None), auth("PLAIN", "alice")]),
     "smtp-bdat-ipv4": ("message sent with BDAT chunks (CHUNKING), no login", []),
     "smtp-starttls-tls13-ipv4": ("swaks STARTTLS, TLS 1.3", []),
     "smtp-starttls-tls13-ipv6": ("swaks STARTTLS over IPv6, TLS 1.3", []),
@@ -102,7 +110,7 @@ SCENARIOS = {
     "imap-authenticate-cram-md5-ipv4": ("AUTHENTICATE CRAM-MD5",
                                         [auth("CRAM-MD5", "alice", exposure="crackable")]),
     "imap-authenticate-scram-sha-256-ipv4": ("AUTHENTICATE SCRAM-SHA-256 with SASL-IR",
-                                             [auth("SCRAM-SHA-256", "alice", exposure=None)]),
+                                             [auth("SCRAM-SHA-256", "alice", exposure="crackable")]),
     "imap-authenticate-plain-curl-ipv4": ("curl imap://, AUTHENTICATE PLAIN with SASL-IR",
                                           [auth("PLAIN", "carol")]),
     "imap-authenticate-xoauth2-ipv4": ("AUTHENTICATE XOAUTH2 against the mock server",
@@ -115,8 +123,8 @@ SCENARIOS = {
     "imaps-tls11-ipv4": ("openssl s_client -tls1_1 on 993", []),
     "imaps-plaintext-ipv4": ("plain IMAP greeting and LOGIN on port 993 from the mock server",
                              [auth("LOGIN", "alice")], ["-d", "tcp.port==993,imap"]),
-    "pop3-user-pass-ipv4": ("USER/PASS", [auth("USER", "alice")]),
-    "pop3-user-pass-ipv6": ("USER/PASS over IPv6", [auth("USER", "alice")]),
+    "pop3-user-pass-ipv4": ("USER/PASS", [auth("USER/PASS", "alice")]),
+    "pop3-user-pass-ipv6": ("USER/PASS over IPv6", [auth("USER/PASS", "alice")]),
     "pop3-apop-ipv4": ("APOP", [auth("APOP", "alice", exposure="crackable")]),
     "pop3-apop-curl-ipv4": ("curl pop3:// with AUTH=+APOP", [auth("APOP", "carol", exposure="crackable")]),
     "pop3-auth-plain-ipv4": ("AUTH PLAIN with a continuation", [auth("PLAIN", "alice")]),
@@ -126,9 +134,10 @@ SCENARIOS = {
     "pop3-stls-tls13-ipv4": ("openssl s_client -starttls pop3", []),
     "pop3-stls-tls13-ipv6": ("openssl s_client -starttls pop3 over IPv6", []),
     "pop3s-tls12-ipv4": ("curl pop3s:// --tls-max 1.2", []),
+    "pop3s-tls10-ipv4": ("openssl s_client -tls1 on 995", []),
     "pop3s-tls13-ipv6": ("curl pop3s:// over IPv6", []),
     "pop3s-plaintext-ipv4": ("plain POP3 USER/PASS on port 995 from the mock server",
-                             [auth("USER", "alice")], ["-d", "tcp.port==995,pop"]),
+                             [auth("USER/PASS", "alice")], ["-d", "tcp.port==995,pop"]),
     "smtp-auth-xoauth2-ipv4": ("AUTH XOAUTH2 against the mock server",
                                [auth("XOAUTH2", "alice@example.test", exposure="token")]),
     "smtp-auth-oauthbearer-ipv4": ("AUTH OAUTHBEARER against the mock server",
@@ -138,13 +147,13 @@ SCENARIOS = {
     "imap-starttls-stripped": ("middlebox rewrote STARTTLS to XXXXXXXA, client sent LOGIN in clear",
                                [auth("LOGIN", "alice")], [], ["starttls_not_offered"]),
     "pop3-stls-stripped": ("middlebox rewrote STLS to XXXA, client sent USER/PASS in clear",
-                           [auth("USER", "alice")], [], ["starttls_not_offered"]),
+                           [auth("USER/PASS", "alice")], [], ["starttls_not_offered"]),
     "smtp-starttls-refused": ("middlebox answered STARTTLS with 454, client sent AUTH PLAIN in clear",
                               [auth("PLAIN", "alice")]),
     "imap-starttls-refused": ("middlebox answered STARTTLS with NO, client sent LOGIN in clear",
                               [auth("LOGIN", "alice")]),
     "pop3-stls-refused": ("middlebox answered STLS with -ERR, client sent USER/PASS in clear",
-                          [auth("USER", "alice")]),
+                          [auth("USER/PASS", "alice")]),
     "smtp-starttls-response-injection": ("middlebox appended a forged 250 after the 220 go-ahead", []),
     "imap-starttls-response-injection": ("middlebox appended a forged * OK after the go-ahead", []),
     "smtp-starttls-command-injection-ipv4": ("client sent STARTTLS and RSET in one segment", []),
@@ -170,8 +179,8 @@ def run_tshark(path, decode_as):
 
 
 def field_text(field):
-    """The bytes of a line field as text: tshark's 'value' is hex of the
-    wire bytes, which keeps CR LF and escapes that 'show' rewrites."""
+    """Decode a line field's wire bytes. tshark's 'value' is hex of the
+    bytes, which keeps the CR LF and escapes that 'show' rewrites."""
     value = field.get("value")
     if value:
         try:
@@ -219,6 +228,18 @@ class Stream:
                     for line in field_text(field).splitlines():
                         if line:
                             self.lines.append((frame, from_client, line))
+
+    def payload_lines(self, from_client):
+        """Lines of tshark's tcp.payload field in one direction. The POP
+        dissector shows no field for the lines of a multi-line reply (CAPA),
+        and the SMTP one nests them, so capability checks read these."""
+        lines = []
+        for fields in self.packets:
+            if (int(first(fields, "tcp.srcport")) == self.client_port) != from_client:
+                continue
+            for field in fields.get("tcp.payload", []):
+                lines.extend(line for line in field_text(field).splitlines() if line)
+        return lines
 
     def client_lines(self):
         return [(frame, line) for frame, from_client, line in self.lines if from_client]
@@ -269,7 +290,7 @@ def is_starttls_command(protocol, line):
 
 def starttls_offered(stream, protocol):
     """True or False once tshark shows the capability list, None before."""
-    server = [line for _, line in stream.server_lines()]
+    server = stream.payload_lines(False)
     if protocol in ("smtp", "submission"):
         ehlo = [line for line in server if re.match(r"^250[ -]", line)]
         if not any(re.match(r"(?i)^EHLO ", line) for _, line in stream.client_lines()):
@@ -288,7 +309,7 @@ def starttls_offered(stream, protocol):
 
 
 def starttls_reply(stream, protocol, command_frame):
-    """The server's final reply to the STARTTLS command: (frame, line)."""
+    """Find the server's final reply to the STARTTLS command: (frame, line)."""
     for frame, line in stream.server_lines():
         if frame <= command_frame:
             continue
@@ -365,43 +386,41 @@ def tls_facts(stream):
 
 
 def decoded_client_text(stream):
-    """Every client line plus the base64 decoding of each word that decodes."""
+    """Collect what tshark shows of the client's side, and its decodings.
+
+    The raw texts are the dissectors' client lines, their user name and
+    password fields, and tcp.payload, because tshark's IMAP dissector shows
+    only the first line of a segment (a LOGIN with non-synchronising
+    literals is visible only in tcp.payload). Each text is added once more
+    with IMAP quoted-string escapes undone, and each word that is valid
+    base64 is added decoded (SASL responses).
+    """
+    raw = [line for _, line in stream.client_lines()] + stream.payload_lines(True)
+    for name in ("smtp.auth.username", "smtp.auth.password", "imap.request.username",
+                 "imap.request.password", "pop.request.parameter"):
+        for fields in stream.packets:
+            raw.extend(f.get("show", "") for f in fields.get(name, []))
     texts = []
-    for _, line in stream.client_lines():
-        texts.append(line)
-        for word in line.split():
+    for text in raw:
+        texts.append(text)
+        texts.append(text.replace('\\"', '"').replace("\\\\", "\\"))
+        for word in text.split():
             try:
                 texts.append(base64.b64decode(word, validate=True).decode("utf-8", "replace"))
             except (binascii.Error, ValueError):
                 pass
-    for name in ("smtp.auth.username", "imap.request.username", "pop.request.parameter"):
-        for fields in stream.packets:
-            texts.extend(f.get("show", "") for f in fields.get(name, []))
-
-    # tshark's IMAP dissector shows only the first line of a segment, so a
-    # LOGIN with non-synchronising literals is visible only in tcp.payload.
-    for fields in stream.packets:
-        if int(first(fields, "tcp.srcport")) == stream.client_port:
-            texts.extend(field_text(f) for f in fields.get("tcp.payload", []))
     return texts
 
 
 AUTH_START = re.compile(r"(?i)^(AUTH|USER|APOP|\S+ LOGIN|\S+ AUTHENTICATE)\b")
 
 
-def auth_result(stream, protocol):
-    """'success' or 'failure' from the reply that closes the first login.
+def login_closing_result(stream, protocol, start):
+    """Return 'success' or 'failure' from the reply that closes the login
+    started in frame START, or None when no reply closes it.
 
-    Continuations (SMTP 334, IMAP and POP3 '+ ') do not close a login. For
-    POP3 USER/PASS, the reply to PASS is the one that counts.
+    Continuations (SMTP 334, IMAP and POP3 '+ ') do not close a login.
     """
-    start = next((frame for frame, line in stream.client_lines() if AUTH_START.match(line)), None)
-    if start is None:
-        return None
-    password = next((frame for frame, line in stream.client_lines()
-                     if frame >= start and line.upper().startswith("PASS ")), None)
-    if password is not None:
-        start = password
     for frame, line in stream.server_lines():
         if frame <= start:
             continue
@@ -414,17 +433,38 @@ def auth_result(stream, protocol):
     return None
 
 
+def login_results(stream, protocol):
+    """Return one result per login command, in order. For POP3 USER/PASS,
+    the reply to PASS is the one that counts."""
+    client = stream.client_lines()
+    results = []
+    for index, (frame, line) in enumerate(client):
+        if not AUTH_START.match(line):
+            continue
+        if line.upper().startswith("USER "):
+            frame = next((f for f, later in client[index:] if later.upper().startswith("PASS ")), frame)
+        results.append(login_closing_result(stream, protocol, frame))
+    return results
+
+
 def check_auth(stream, entries):
     protocol = protocol_of(stream)
     texts = decoded_client_text(stream)
-    for entry in entries:
-        if not any(entry["username"] in text for text in texts):
+    results = login_results(stream, protocol)
+    if len(results) != len(entries):
+        raise ExpectationError("tshark shows %d login commands, the scenario table lists %d"
+                               % (len(results), len(entries)))
+    for entry, result in zip(entries, results):
+        # A login cancelled before the user name was sent has none to check.
+        if "username" in entry and not any(entry["username"] in text for text in texts):
             raise ExpectationError("tshark shows no user name %r" % entry["username"])
-        if not any(entry["mechanism"] in text.upper() for text in texts) and entry["mechanism"] != "USER":
-            raise ExpectationError("tshark shows no mechanism %r" % entry["mechanism"])
-        result = auth_result(stream, protocol)
+
+        # POP3 USER/PASS is two commands, each visible on its own line.
+        for word in entry["mechanism"].split("/"):
+            if not any(word in text.upper() for text in texts):
+                raise ExpectationError("tshark shows no mechanism %r" % entry["mechanism"])
         if result != entry["result"]:
-            raise ExpectationError("tshark shows login result %r, the scenario says %r"
+            raise ExpectationError("tshark shows login result %r, the scenario table expects %r"
                                    % (result, entry["result"]))
 
 
@@ -461,15 +501,15 @@ def anomaly_checks(stream, starttls, frames, tls, entries):
         "tls_handshake_failed": (bool(stream.handshake_frames(1)) and not stream.handshake_frames(2)),
         "certificate_invalid": True if stream.handshake_frames(11) else None,
     }
-    server_text = " ".join(line for _, line in stream.server_lines())
+    server_payload = stream.payload_lines(False)
     plaintext_port = stream.server_port in IMPLICIT_TLS_PORTS
     checks["plaintext_on_tls_port"] = plaintext_port and bool(stream.server_lines())
     if starttls is None:
         return checks
     command = frames["command"]
     checks.update({
-        "starttls_stripped": "XXXXXXXA" in server_text or " XXXA" in server_text
-                             or any(line.strip() == "XXXA" for _, line in stream.server_lines()),
+        "starttls_stripped": any(re.search(r"(^|[ -])(XXXXXXXA|XXXA)\s*$", line)
+                                 or "XXXXXXXA" in line.split() for line in server_payload),
         "starttls_not_offered": (starttls["offered"] is False) if starttls["offered"] is not None else None,
         "starttls_not_used": starttls["offered"] is True and not starttls["attempted"],
         "starttls_refused": starttls["result"] == "refused",
@@ -495,14 +535,19 @@ def session_expectation(stream, entries, unasserted):
     starttls, frames = (None, {})
     if stream.server_port not in IMPLICIT_TLS_PORTS:
         starttls, frames = starttls_facts(stream)
-        session["starttls"] = {key: value for key, value in starttls.items() if value is not None}
+        # None (not visible) and "unknown" are left out: the expected
+        # file asserts only what tshark decides.
+        session["starttls"] = {key: value for key, value in starttls.items()
+                               if value is not None and value != "unknown"}
     else:
         session["starttls"] = None
     tls = tls_facts(stream)
     if tls:
         session["tls"] = tls
     check_auth(stream, entries)
-    session["auth"] = entries
+    # A login cancelled before any credential crossed the wire exposes
+    # nothing, so mailtap records no auth entry for it.
+    session["auth"] = [entry for entry in entries if "username" in entry]
     checks = anomaly_checks(stream, starttls, frames, tls, entries)
     session["anomalies_present"] = sorted(name for name, value in checks.items()
                                           if value is True and name not in unasserted)
@@ -520,6 +565,11 @@ def write_expected(capture_dir, name):
     streams = read_streams(path, decode_as)
     if len(streams) != 1:
         raise ExpectationError("expected one TCP connection, tshark shows %d" % len(streams))
+
+    # A segment that tcpdump missed would make tcp_gap an accident of the
+    # recording rather than a fact of the scenario.
+    if streams[0].has_lost_segment():
+        raise ExpectationError("tshark finds a lost segment; record the capture again")
     expected = {
         "capture": name + ".pcap",
         "summary": summary,
