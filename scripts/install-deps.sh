@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	build-essential cmake pkg-config clang
-	libpcap-dev libndpi-dev libyaml-dev libssl-dev ca-certificates
+	libpcap-dev libndpi-dev libyaml-dev libssl-dev libsqlite3-dev ca-certificates
 	python3 tshark libndpi-bin
 	rsyslog iproute2 tcpdump
 )

@@ -117,6 +117,7 @@ static void usage(FILE *out)
 		"usage: mailtap -r FILE [-r FILE ...] [options] [BPF expression]\n"
 		"       mailtap -i INTERFACE [-Z USER] [options] [BPF expression]\n"
 		"       mailtap --check-rules FILE\n"
+		"       mailtap report [--html FILE] JSONFILE...   summarize JSON output\n"
 		"       mailtap --list-interfaces\n"
 		"\n"
 		"Sources:\n"
@@ -634,6 +635,7 @@ static int run_files(struct cli *cli, struct sensor *s, const struct sensor_sign
 
 static int run_live(struct cli *cli, struct sensor *s, struct capture *c, const struct sensor_signals *sig)
 {
+	const char *reason;
 	int rc;
 
 	if (cli->user != NULL && drop_privileges(cli->user) != 0)
@@ -644,12 +646,17 @@ static int run_live(struct cli *cli, struct sensor *s, struct capture *c, const 
 			cli->live.interface);
 	rc = sensor_run(s, c, sig);
 	signal_capture = NULL;
-	log_msg(LOG_LEVEL_INFO, "event=stop interface=%s reason=%s", cli->live.interface,
-		rc == 1 ? "signal" : rc == 0 ? "end_of_capture" : "capture_error");
+	if (rc == 1)
+		reason = "signal";
+	else if (rc == 0)
+		reason = "end_of_capture";
+	else
+		reason = "capture_error";
+	log_msg(LOG_LEVEL_INFO, "event=stop interface=%s reason=%s", cli->live.interface, reason);
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
 
-/* Runs what the parsed command line asks for; returns the exit status. */
+/* Runs the action the parsed command line requests; returns the exit status. */
 static int run(struct cli *cli)
 {
 	struct sensor *s;

@@ -29,7 +29,13 @@ static const char *const anomaly_names[ANOMALY_COUNT] = {
 	[ANOMALY_INVALID_BASE64] = "invalid_base64",
 	[ANOMALY_NON_MAIL_PROTOCOL] = "non_mail_protocol",
 	[ANOMALY_REASSEMBLY_LIMIT] = "reassembly_limit",
+	[ANOMALY_TLS_VERSION_REGRESSION] = "tls_version_regression",
+	[ANOMALY_CERTIFICATE_CHANGED] = "certificate_changed",
+	[ANOMALY_REQUIRETLS_IN_CLEARTEXT] = "requiretls_in_cleartext",
+	[ANOMALY_TLS_REQUIRED_NO_IN_CLEARTEXT] = "tls_required_no_in_cleartext",
 };
+
+_Static_assert(ANOMALY_COUNT <= 32, "anomaly_set is a 32-bit mask");
 
 const char *anomaly_name(enum anomaly a)
 {

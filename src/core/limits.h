@@ -89,9 +89,28 @@
 
 /* IMAP tag bytes kept to pair a tagged reply with its command; longer tags match on this prefix and their length. */
 #define LIMIT_IMAP_TAG_BYTES 64u
-/* IMAP commands awaiting their tagged reply that the analyzer tracks (LOGIN, AUTHENTICATE, STARTTLS, literals). */
+/* IMAP commands awaiting their tagged reply that the analyzer tracks (LOGIN, AUTHENTICATE, STARTTLS, COMPRESS). */
 #define LIMIT_IMAP_PENDING_COMMANDS 8u
 /* POP3 commands awaiting a reply (RFC 2449 PIPELINING), a few bytes each; past it replies are not paired. */
 #define LIMIT_POP3_PIPELINE 64u
+
+/* Server history (--state): keys kept in memory (a server, a host name or a client/server pair each); past it new keys are not tracked, only counted. */
+#define LIMIT_HISTORY_ENTRIES 262144u
+/* Sessions queued for the state file before one transaction writes them. */
+#define LIMIT_HISTORY_BATCH_SESSIONS 256u
+/* Longest wait before queued sessions are written, in microseconds of wall time. */
+#define LIMIT_HISTORY_BATCH_USEC 1000000u
+/* A host name used as a history key: the DNS maximum of 253 characters (RFC 1035 section 2.3.4). */
+#define LIMIT_HISTORY_NAME_BYTES 253u
+
+/* mailtap report: one JSON line of mailtap's own output; session records are a few KiB. */
+#define LIMIT_REPORT_LINE_BYTES (1024u * 1024u)
+/* Nesting of JSON objects and arrays that the report reader follows. */
+#define LIMIT_REPORT_JSON_DEPTH 16u
+/* Values in one JSON line; a session record has about a hundred. */
+#define LIMIT_REPORT_JSON_VALUES 65536u
+/* Servers, users and findings the report keeps; past them rows are counted, not listed. */
+#define LIMIT_REPORT_SERVERS 4096u
+#define LIMIT_REPORT_ROWS 65536u
 
 #endif

@@ -32,6 +32,16 @@ enum session_end {
 
 #define SESSION_MAX_ALERTS 16
 
+/* What the server history (src/history) knew before this session; set only when it had earlier sessions. */
+struct session_history {
+	bool known;			/* earlier sessions of this server are in the history */
+	uint32_t sessions;		/* earlier sessions of the server (address and port, or host name) */
+	uint32_t starttls_offered;	/* of those, sessions whose capability list offered STARTTLS */
+	uint32_t starttls_not_offered;	/* of those, sessions whose capability list did not */
+	uint16_t best_version;		/* highest TLS version this client and server negotiated before, 0 if none */
+	char previous_certificate[65];	/* SHA-256 of the server name's earlier certificate, "" if none */
+};
+
 struct session_evidence {
 	bool handshake_seen;	 /* the TCP three-way handshake was captured */
 	bool midstream;		 /* the flow was picked up without its SYN */
@@ -41,6 +51,7 @@ struct session_evidence {
 	uint32_t overlap_conflicts;
 	/* Set by an analyzer when a verdict was withheld; a short reason, or NULL. */
 	const char *inconclusive;
+	struct session_history history;
 };
 
 struct session {

@@ -44,6 +44,10 @@ const char *const field_anomaly_values[] = {
 	"invalid_base64",
 	"non_mail_protocol",
 	"reassembly_limit",
+	"tls_version_regression",
+	"certificate_changed",
+	"requiretls_in_cleartext",
+	"tls_required_no_in_cleartext",
 	NULL,
 };
 _Static_assert(sizeof(field_anomaly_values) / sizeof(field_anomaly_values[0]) == ANOMALY_COUNT + 1,

@@ -54,6 +54,13 @@ struct starttls_summary {
 	uint16_t reply_code; /* SMTP reply code to STARTTLS, 0 otherwise */
 };
 
+/* RFC 8689 REQUIRETLS and the TLS-Required header, as seen outside TLS; filled by the SMTP analyzer. */
+struct requiretls_summary {
+	bool offered_in_clear;	/* an EHLO reply before TLS listed REQUIRETLS */
+	bool mail_in_clear;	/* a MAIL FROM sent outside TLS carried the REQUIRETLS parameter */
+	bool tls_required_no;	/* message data sent in clear had a "TLS-Required: No" header */
+};
+
 struct mail_summary {
 	struct starttls_summary starttls;
 	struct wire_text greeting_host; /* host name from the SMTP greeting, for the certificate check */
@@ -61,6 +68,7 @@ struct mail_summary {
 	struct auth_record *auth;	/* owned; auth_count entries, at most LIMIT_AUTH_RECORDS */
 	uint32_t auth_count;
 	uint32_t auth_dropped; /* attempts past the cap, counted only */
+	struct requiretls_summary requiretls;
 };
 
 const char *starttls_result_name(enum starttls_result r);
