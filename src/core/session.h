@@ -54,6 +54,13 @@ struct session_evidence {
 	struct session_history history;
 };
 
+/* Caps an analyzer hit in this session; the flow table adds them to the "app" stats. */
+struct session_caps {
+	uint32_t lines_too_long;	    /* protocol lines cut at the line cap */
+	uint32_t literals_over_limit;	    /* IMAP literals or BDAT chunks past the literal cap */
+	uint32_t tls_handshakes_unparsable; /* TLS directions given up as not parsable */
+};
+
 struct session {
 	uint64_t flow_id;
 	struct endpoint client;
@@ -72,6 +79,7 @@ struct session {
 
 	struct session_evidence evidence;
 	anomaly_set anomalies;
+	struct session_caps caps;
 
 	struct mail_summary mail;
 	struct tls_summary tls;

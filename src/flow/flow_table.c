@@ -1,9 +1,9 @@
 /*
  * Flow table. Connections hash on a canonical 5-tuple (lower endpoint
- * first) so both directions land on one entry. Entries sit on one of two
- * lists ordered by last activity: open flows expire after the idle timeout,
- * closed ones (FIN both ways, or RST) after the shorter closed timeout, and
- * the least recently used entry is evicted when the table is full.
+ * first) so both directions land on one entry. Each entry is on one of two
+ * lists ordered by last activity. Open flows expire after the idle timeout,
+ * and closed ones (FIN both ways, or RST) after the shorter closed timeout.
+ * When the table is full, the least recently used entry is evicted.
  */
 #include "flow/flow_table.h"
 
@@ -20,6 +20,14 @@
 /* Bytes of each direction kept while nDPI decides whether a flow is mail. */
 #define FLOW_PENDING_BYTES_MAX (16u * 1024u)
 #define FLOW_BUCKETS_INITIAL 4096u
+/*
+ * A flow moves to the tail of its list at most once per this much packet
+ * time: relinking on every packet costs two cache misses on the list
+ * neighbours when the table is large. Expiry still checks each flow's own
+ * last_ts, so timeouts stay exact; eviction picks a flow idle for at least
+ * as long as any other, give or take this interval.
+ */
+#define FLOW_LRU_REFRESH_USEC 1000000u
 
 enum flow_list {
 	FLOW_LIST_OPEN = 0,
@@ -42,28 +50,35 @@ struct flow_direction_ctx {
 };
 
 struct flow {
+	/*
+	 * The fields every packet reads or writes come first, so a bypassed
+	 * packet touches three cache lines of a flow the table has not used for
+	 * a while.
+	 */
 	struct flow *hash_next;
-	struct flow *lru_prev;
-	struct flow *lru_next;
 	struct flow_key key;
-	uint64_t hash;
 	uint8_t client_index; /* key endpoint (0 or 1) that is the client */
+	bool bypassed;
+	uint64_t hash;
 	enum flow_list list;
-	enum flow_role role;
-	enum app_proto app_proto;
 	bool syn_seen;
 	bool synack_seen;
 	bool fin_seen[2];
 	bool rst_seen;
-	bool bypassed;
 	bool classify_done;
-	enum session_end end;
-	uint64_t flow_id;
-	uint64_t first_ts;
 	uint64_t last_ts;
+	uint64_t lru_ts; /* last_ts when the flow last moved to its list's tail */
 	uint64_t packets[2];
 	uint64_t bytes[2];
 	uint64_t payload_bytes[2];
+
+	struct flow *lru_prev;
+	struct flow *lru_next;
+	enum flow_role role;
+	enum app_proto app_proto;
+	enum session_end end;
+	uint64_t flow_id;
+	uint64_t first_ts;
 	struct reasm_stream stream[2];		  /* by enum direction */
 	struct session *session;		  /* owned; created on the first payload */
 	struct app_analyzer *app;		  /* owned */
@@ -107,6 +122,16 @@ static const char *const flow_count_names[FLOW_COUNT_COUNT] = {
 	[FLOW_COUNT_PENDING_OVERFLOW] = "pending_overflow",
 };
 
+const char *app_count_name(enum app_count c)
+{
+	switch (c) {
+	case APP_COUNT_LINES_TOO_LONG: return "lines_too_long";
+	case APP_COUNT_LITERALS_OVER_LIMIT: return "literals_over_limit";
+	case APP_COUNT_TLS_HANDSHAKES_UNPARSABLE: return "tls_handshakes_unparsable";
+	default: return "unknown";
+	}
+}
+
 const char *flow_count_name(enum flow_count c)
 {
 	if ((unsigned)c >= FLOW_COUNT_COUNT)
@@ -133,6 +158,7 @@ static void flow_lru_unlink(struct flow_table *t, struct flow *f)
 static void flow_lru_append(struct flow_table *t, struct flow *f, enum flow_list list)
 {
 	f->list = list;
+	f->lru_ts = f->last_ts;
 	f->lru_prev = t->lru_tail[list];
 	f->lru_next = NULL;
 	if (t->lru_tail[list] != NULL)
@@ -213,6 +239,9 @@ static void flow_session_init(const struct flow_table *t, const struct flow *f, 
 	s->first_ts_usec = f->first_ts;
 	s->mail.starttls.offered = TRISTATE_UNKNOWN;
 	s->sink = t->sink;
+
+	/* Known from the first packet on, so analyzers do not judge a start they never saw. */
+	s->evidence.midstream = !f->syn_seen && !f->synack_seen;
 }
 
 static struct session *flow_get_session(struct flow_table *t, struct flow *f)
@@ -363,6 +392,29 @@ static void flow_promote_to_mail(struct flow_table *t, struct flow *f, enum app_
 	flow_pending_free(f);
 }
 
+/*
+ * Drops what the analyzer learnt from bytes that turned out not to be mail,
+ * and labels the session with the protocol nDPI found. Clear text on an
+ * implicit-TLS port stays reported: it is true whatever the protocol.
+ */
+static void flow_mark_not_mail(struct flow *f, struct session *s, const char *protocol)
+{
+	bool plaintext_on_tls_port = session_has_anomaly(s, ANOMALY_PLAINTEXT_ON_TLS_PORT);
+
+	app_analyzer_free(f->app);
+	f->app = NULL;
+	session_release(s);
+	memset(&s->mail, 0, sizeof(s->mail));
+	memset(&s->tls, 0, sizeof(s->tls));
+	s->mail.starttls.offered = TRISTATE_UNKNOWN;
+	s->anomalies = 0;
+	s->evidence.inconclusive = NULL;
+	snprintf(s->detected_protocol, sizeof(s->detected_protocol), "%s", protocol);
+	session_add_anomaly(s, ANOMALY_NON_MAIL_PROTOCOL);
+	if (plaintext_on_tls_port)
+		session_add_anomaly(s, ANOMALY_PLAINTEXT_ON_TLS_PORT);
+}
+
 static void flow_classify_result(struct flow_table *t, struct flow *f, const struct classify_result *r)
 {
 	struct session *s;
@@ -377,13 +429,12 @@ static void flow_classify_result(struct flow_table *t, struct flow *f, const str
 		return;
 	}
 
-	/* On a mail port, a protocol nDPI knows that is neither mail nor TLS is not parsed as mail. */
+	/* On a mail port, a protocol that nDPI identifies as neither mail nor TLS is not parsed as mail. */
 	if (f->role == FLOW_ROLE_MAIL && r->name[0] != '\0' && r->proto == APP_PROTO_UNKNOWN && !r->is_tls) {
 		s = flow_get_session(t, f);
 		if (s == NULL)
 			return;
-		snprintf(s->detected_protocol, sizeof(s->detected_protocol), "%s", r->name);
-		session_add_anomaly(s, ANOMALY_NON_MAIL_PROTOCOL);
+		flow_mark_not_mail(f, s, r->name);
 		t->stats.counts[FLOW_COUNT_NON_MAIL_ON_MAIL_PORT]++;
 		flow_bypass(t, f);
 	}
@@ -455,6 +506,9 @@ static void flow_end(struct flow_table *t, struct flow *f, enum session_end end)
 		if (f->app != NULL)
 			app_analyzer_finish(f->app);
 		t->stats.counts[FLOW_COUNT_SESSIONS]++;
+		t->stats.app[APP_COUNT_LINES_TOO_LONG] += s->caps.lines_too_long;
+		t->stats.app[APP_COUNT_LITERALS_OVER_LIMIT] += s->caps.literals_over_limit;
+		t->stats.app[APP_COUNT_TLS_HANDSHAKES_UNPARSABLE] += s->caps.tls_handshakes_unparsable;
 		if (t->on_end != NULL)
 			t->on_end(t->end_ctx, s);
 		if (s == &stack_session)
@@ -608,23 +662,6 @@ static void flow_reassemble(struct flow_table *t, struct flow *f, enum direction
 		reasm_stream_ack(&f->stream[1 - dir], &t->budget, pkt->ack, &peer_out);
 }
 
-/* Drops what the analyzer learnt from bytes that turned out not to be mail. */
-static void flow_mark_not_mail(struct flow *f)
-{
-	struct session *s = f->session;
-
-	app_analyzer_free(f->app);
-	f->app = NULL;
-	if (s == NULL)
-		return;
-	session_release(s);
-	memset(&s->mail, 0, sizeof(s->mail));
-	memset(&s->tls, 0, sizeof(s->tls));
-	s->mail.starttls.offered = TRISTATE_UNKNOWN;
-	s->anomalies = 0;
-	s->evidence.inconclusive = NULL;
-}
-
 /* nDPI finished (or a hole stopped it) without calling the flow mail. */
 static void flow_classify_give_up(struct flow_table *t, struct flow *f)
 {
@@ -657,12 +694,13 @@ void flow_table_process(struct flow_table *t, const struct packet_view *pkt)
 		f = flow_create(t, &key, hash, sender, pkt);
 		if (f == NULL)
 			return;
-	} else {
-		flow_lru_unlink(t, f);
-		flow_lru_append(t, f, f->list);
 	}
 	dir = sender == f->client_index ? DIR_TO_SERVER : DIR_TO_CLIENT;
 	f->last_ts = pkt->ts_usec;
+	if (f->last_ts > f->lru_ts + FLOW_LRU_REFRESH_USEC) {
+		flow_lru_unlink(t, f);
+		flow_lru_append(t, f, f->list);
+	}
 	f->packets[dir]++;
 	f->bytes[dir] += pkt->ip_len;
 	f->payload_bytes[dir] += pkt->payload_len;
@@ -674,11 +712,8 @@ void flow_table_process(struct flow_table *t, const struct packet_view *pkt)
 	}
 	if (!f->classify_done && (pkt->payload_len > 0 || (pkt->tcp_flags & TCP_FLAG_SYN))) {
 		flow_classify_packet(t, f, pkt);
-		if (f->bypassed) {
-			if (f->role == FLOW_ROLE_MAIL)
-				flow_mark_not_mail(f);
+		if (f->bypassed)
 			return;
-		}
 	}
 	flow_reassemble(t, f, dir, pkt);
 	if (f->role == FLOW_ROLE_PENDING && f->classify_done)
@@ -692,8 +727,14 @@ static void flow_expire_list(struct flow_table *t, enum flow_list list, uint64_t
 	while (t->lru_head[list] != NULL) {
 		struct flow *f = t->lru_head[list];
 
-		if (f->last_ts + timeout_usec >= now_usec)
-			break;
+		/* The list is in lru_ts order; a flow active since its last move goes to the tail now. */
+		if (f->last_ts + timeout_usec >= now_usec) {
+			if (f->lru_ts + timeout_usec >= now_usec)
+				break;
+			flow_lru_unlink(t, f);
+			flow_lru_append(t, f, list);
+			continue;
+		}
 		if (list == FLOW_LIST_OPEN) {
 			t->stats.counts[FLOW_COUNT_ENDED_TIMEOUT]++;
 			flow_end(t, f, SESSION_END_TIMEOUT);

@@ -42,8 +42,19 @@ enum flow_count {
 
 const char *flow_count_name(enum flow_count c);
 
+/* Analyzer caps hit, added up from the sessions as they end. */
+enum app_count {
+	APP_COUNT_LINES_TOO_LONG = 0,
+	APP_COUNT_LITERALS_OVER_LIMIT,
+	APP_COUNT_TLS_HANDSHAKES_UNPARSABLE,
+	APP_COUNT_COUNT
+};
+
+const char *app_count_name(enum app_count c);
+
 struct flow_table_stats {
 	uint64_t counts[FLOW_COUNT_COUNT];
+	uint64_t app[APP_COUNT_COUNT];
 	uint64_t active;     /* flows in the table now */
 	uint64_t max_active; /* high-water mark */
 };

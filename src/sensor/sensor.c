@@ -426,6 +426,8 @@ static void sensor_sum_lanes(const struct sensor *s, struct flow_table_stats *fs
 		flow_table_get_stats(s->lanes[i].flows, &lane_fs);
 		for (int c = 0; c < FLOW_COUNT_COUNT; c++)
 			fs->counts[c] += lane_fs.counts[c];
+		for (int c = 0; c < APP_COUNT_COUNT; c++)
+			fs->app[c] += lane_fs.app[c];
 		fs->active += lane_fs.active;
 		fs->max_active += lane_fs.max_active;
 		rb->bytes_in_use += lane_rb->bytes_in_use;
@@ -473,6 +475,11 @@ static void sensor_stats_json(struct sensor *s, struct json_builder *jb)
 		json_uint(jb, flow_count_name((enum flow_count)i), fs.counts[i]);
 	json_object_end(jb);
 
+	json_object_begin(jb, "app");
+	for (int i = 0; i < APP_COUNT_COUNT; i++)
+		json_uint(jb, app_count_name((enum app_count)i), fs.app[i]);
+	json_object_end(jb);
+
 	json_object_begin(jb, "reassembly");
 	json_uint(jb, "bytes_in_use", rb->bytes_in_use);
 	for (int i = 0; i < REASM_COUNT_COUNT; i++)
@@ -499,8 +506,9 @@ static void sensor_stats_human(const struct sensor *s, FILE *out)
 
 	sensor_sum_lanes(s, &fs, &budget, &alerts);
 	fprintf(out, "capture.packets=%" PRIu64 "\ncapture.bytes=%" PRIu64 "\ncapture.tcp_packets=%" PRIu64
-		     "\ncapture.other_packets=%" PRIu64 "\ncapture.malformed_packets=%" PRIu64 "\n",
-		s->packets, s->bytes, s->tcp_packets, s->other_packets, s->malformed_packets);
+		     "\ncapture.other_packets=%" PRIu64 "\ncapture.malformed_packets=%" PRIu64
+		     "\ncapture.files_damaged=%" PRIu64 "\n",
+		s->packets, s->bytes, s->tcp_packets, s->other_packets, s->malformed_packets, s->files_damaged);
 	for (int i = 0; i < DECODE_REASON_COUNT; i++) {
 		if (reasons[i] != 0)
 			fprintf(out, "decoder.%s=%" PRIu64 "\n", decode_reason_name((enum decode_reason)i), reasons[i]);
@@ -512,6 +520,8 @@ static void sensor_stats_human(const struct sensor *s, FILE *out)
 		if (rb->counts[i] != 0)
 			fprintf(out, "reassembly.%s=%" PRIu64 "\n", reasm_count_name((enum reasm_count)i), rb->counts[i]);
 	}
+	for (int i = 0; i < APP_COUNT_COUNT; i++)
+		fprintf(out, "app.%s=%" PRIu64 "\n", app_count_name((enum app_count)i), fs.app[i]);
 	fprintf(out, "output.alerts=%" PRIu64 "\n", alerts);
 }
 

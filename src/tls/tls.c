@@ -435,6 +435,7 @@ int tls_parser_feed(struct tls_parser *p, enum direction dir, const uint8_t *dat
 
 		if (rc < 0) {
 			d->malformed = true;
+			p->session->caps.tls_handshakes_unparsable++;
 			tls_stop_direction(p, d, "TLS handshake not parsable");
 			return TLS_ERR_MALFORMED;
 		}
@@ -480,6 +481,12 @@ void tls_parser_finish(struct tls_parser *p)
 	}
 	if (server->bytes == 0 && !s->evidence.seen[DIR_TO_CLIENT]) {
 		tls_session_mark_inconclusive(p->session, "server side of the TLS handshake not captured");
+		return;
+	}
+
+	/* A connection still open when the capture ended may yet have got its ServerHello. */
+	if (s->end == SESSION_END_OPEN && !s->tls.alert_seen) {
+		tls_session_mark_inconclusive(p->session, "capture ended before the TLS ServerHello");
 		return;
 	}
 	session_add_anomaly(s, ANOMALY_TLS_HANDSHAKE_FAILED);

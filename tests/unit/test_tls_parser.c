@@ -627,12 +627,22 @@ static void test_finish_inconclusive(void)
 	CHECK(f.s.evidence.inconclusive != NULL);
 	fixture_free(&f);
 
-	/* The server side was seen and sent nothing back: the handshake failed. */
+	/* The connection closed and the server sent nothing back: the handshake failed. */
 	fixture_init(&f);
 	CHECK_EQ_INT(feed(&f, DIR_TO_SERVER, &ch), 0);
+	f.s.end = SESSION_END_FIN;
 	tls_parser_finish(f.p);
 	CHECK(session_has_anomaly(&f.s, ANOMALY_TLS_HANDSHAKE_FAILED));
 	CHECK(f.s.evidence.inconclusive == NULL);
+	fixture_free(&f);
+
+	/* The capture ended while the connection was open: the ServerHello may still have come. */
+	fixture_init(&f);
+	CHECK_EQ_INT(feed(&f, DIR_TO_SERVER, &ch), 0);
+	f.s.end = SESSION_END_OPEN;
+	tls_parser_finish(f.p);
+	CHECK(!session_has_anomaly(&f.s, ANOMALY_TLS_HANDSHAKE_FAILED));
+	CHECK(f.s.evidence.inconclusive != NULL);
 	fixture_free(&f);
 	tb_free(&ch);
 }
