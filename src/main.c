@@ -51,6 +51,7 @@ struct cli {
 	bool rules_given;
 	bool output_chosen;
 	bool files_from_config; /* the first -r on the command line replaces the file's list */
+	bool rules_from_config; /* --rules on the command line replaces the file's */
 	char filter[MAILTAP_FILTER_MAX];
 };
 
@@ -141,7 +142,8 @@ static void usage(FILE *out)
 		"      --no-ndpi              do not classify flows off the port map with nDPI\n"
 		"      --workers N            analyze in N worker threads fed by a flow hash\n"
 		"                             (default 1: everything on the reading thread)\n"
-		"      --reveal-credentials   write passwords instead of \"<redacted>\"\n"
+		"      --reveal-credentials   write passwords into JSON records instead of\n"
+		"                             \"<redacted>\" (terminal text never shows them)\n"
 		"      --state FILE           keep the server history in FILE (SQLite) across runs,\n"
 		"                             for the STARTTLS stripping, version regression and\n"
 		"                             certificate change verdicts (default: this run only)\n"
@@ -149,7 +151,7 @@ static void usage(FILE *out)
 		"Outputs (a terminal gets text, a pipe or file gets JSON lines):\n"
 		"      --json FILE            JSON lines to FILE (\"-\" for stdout)\n"
 		"      --text                 readable text on stdout\n"
-		"      --no-color             no colour in text output (NO_COLOR also works)\n"
+		"      --no-color             no color in text output (NO_COLOR also works)\n"
 		"      --syslog[=FACILITY]    alerts to the local syslog (default facility daemon)\n"
 		"      --syslog-ident NAME    syslog identity (default mailtap)\n"
 		"      --syslog-server URL    alerts as RFC 5424 to udp://HOST:PORT or tcp://HOST:PORT\n"
@@ -305,8 +307,14 @@ static int cli_handle_option(struct cli *cli, int opt, const char *arg)
 		cli->files[cli->file_count++] = arg;
 		return 0;
 	case OPT_RULES:
+		if (cli->sensor.rules_path != NULL && cli->rules_given && !cli->rules_from_config) {
+			fprintf(stderr, "mailtap: --rules given twice ('%s' and '%s'): give one rules file\n",
+				cli->sensor.rules_path, arg);
+			return -1;
+		}
 		cli->sensor.rules_path = arg;
 		cli->rules_given = true;
+		cli->rules_from_config = false;
 		return 0;
 	case OPT_NO_RULES:
 		cli->sensor.rules_path = NULL;
@@ -337,8 +345,10 @@ static int cli_handle_option(struct cli *cli, int opt, const char *arg)
 		cli->list_interfaces = true;
 		return 0;
 	case OPT_MAX_FLOWS:
-		if (parse_uint(arg, "flow cap", 100000000, &value) != 0 || value == 0) {
-			fprintf(stderr, "mailtap: --max-flows must be at least 1\n");
+		if (parse_uint(arg, "--max-flows value", 100000000, &value) != 0)
+			return -1;
+		if (value == 0) {
+			fprintf(stderr, "mailtap: invalid --max-flows value '0': the table needs at least 1 flow\n");
 			return -1;
 		}
 		cli->sensor.cfg.max_flows = (uint32_t)value;
@@ -402,17 +412,17 @@ static void cli_default_filter(const struct mailtap_config *cfg, char *out, size
 		snprintf(out + len, size - len, "%s(ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44)", len ? " or " : "");
 }
 
+/* The installed rules; a build tree's rules are found by rules_path_near_binary(). */
+static const char *const default_rules_candidates[] = {
+	MAILTAP_DATADIR "/rules/default.yaml",
+	"/etc/mailtap/rules/default.yaml",
+};
+
 static const char *default_rules_path(void)
 {
-	static const char *const candidates[] = {
-		MAILTAP_DATADIR "/rules/default.yaml",
-		"/etc/mailtap/rules/default.yaml",
-		"rules/default.yaml",
-	};
-
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-		if (access(candidates[i], R_OK) == 0)
-			return candidates[i];
+	for (size_t i = 0; i < sizeof(default_rules_candidates) / sizeof(default_rules_candidates[0]); i++) {
+		if (access(default_rules_candidates[i], R_OK) == 0)
+			return default_rules_candidates[i];
 	}
 	return NULL;
 }
@@ -514,6 +524,7 @@ static int cli_load_config_file(struct cli *cli, int argc, char **argv, struct c
 	if (*out == NULL)
 		return -1;
 	cli->files_from_config = cli->file_count > 0;
+	cli->rules_from_config = cli->rules_given;
 	return 0;
 }
 
@@ -604,6 +615,20 @@ static struct capture *open_live(struct cli *cli)
 	return c;
 }
 
+/* True when the file starts with the gzip magic bytes (RFC 1952), which libpcap does not read. */
+static bool file_is_gzip(const char *path)
+{
+	unsigned char magic[2];
+	FILE *f = fopen(path, "rb");
+	bool gzip;
+
+	if (f == NULL)
+		return false;
+	gzip = fread(magic, 1, sizeof(magic), f) == sizeof(magic) && magic[0] == 0x1f && magic[1] == 0x8b;
+	fclose(f);
+	return gzip;
+}
+
 /* Runs every -r file in order; a damaged file ends itself, not the run. */
 static int run_files(struct cli *cli, struct sensor *s, const struct sensor_signals *sig)
 {
@@ -614,7 +639,8 @@ static int run_files(struct cli *cli, struct sensor *s, const struct sensor_sign
 		struct capture *c = capture_open_file(cli->files[i], err, sizeof(err));
 
 		if (c == NULL) {
-			fprintf(stderr, "mailtap: %s\n", err);
+			fprintf(stderr, "mailtap: %s%s\n", err,
+				file_is_gzip(cli->files[i]) ? " (the file is gzip-compressed: run gunzip first)" : "");
 			status = EXIT_RUNTIME;
 			continue;
 		}
@@ -676,7 +702,10 @@ static int run(struct cli *cli)
 		if (cli->sensor.rules_path == NULL)
 			cli->sensor.rules_path = rules_path_near_binary(near_binary, sizeof(near_binary));
 		if (cli->sensor.rules_path == NULL)
-			log_msg(LOG_LEVEL_WARNING, "event=no_default_rules hint=\"give --rules FILE\"");
+			fprintf(stderr,
+				"mailtap: warning: no rules file found in %s, %s or next to the binary; "
+				"no alerts will be raised (give --rules FILE, or --no-rules to silence this)\n",
+				default_rules_candidates[0], default_rules_candidates[1]);
 	}
 	cli_choose_outputs(cli);
 	install_signal_handlers();

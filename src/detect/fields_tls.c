@@ -127,25 +127,21 @@ static void read_server_legacy_version(const struct event *ev, struct field_valu
 		field_set_version(out, event_tls(ev)->server_legacy_version);
 }
 
-/* The IANA name of the negotiated suite, or 0xHHHH when the registry has none. */
+/* The name of the negotiated suite (IANA, or the SSL 2.0 kind), or its number when unnamed. */
 static void read_cipher(const struct event *ev, struct field_value *out)
 {
-	const char *name;
+	char buf[TLS_CIPHER_NAME_SIZE];
 
 	if (!event_tls(ev)->server_hello_seen)
 		return;
-	name = tls_cipher_name(event_tls(ev)->cipher);
-	if (name == NULL) {
-		snprintf(out->buf, sizeof(out->buf), "0x%04X", event_tls(ev)->cipher);
-		name = out->buf;
-	}
-	field_set_string(out, name);
+	snprintf(out->buf, sizeof(out->buf), "%s", tls_summary_cipher_name(event_tls(ev), buf));
+	field_set_string(out, out->buf);
 }
 
 static void read_cipher_grade(const struct event *ev, struct field_value *out)
 {
 	if (event_tls(ev)->server_hello_seen)
-		field_set_string(out, tls_cipher_grade_name(tls_cipher_grade(event_tls(ev)->cipher)));
+		field_set_string(out, tls_cipher_grade_name(tls_summary_cipher_grade(event_tls(ev))));
 }
 
 static void read_ja3s(const struct event *ev, struct field_value *out)

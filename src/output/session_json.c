@@ -38,13 +38,6 @@ static void session_json_version(struct json_builder *jb, const char *key, uint1
 	json_string(jb, key, tls_version_name(version, name));
 }
 
-static void session_json_cipher(struct json_builder *jb, const char *key, uint16_t cipher)
-{
-	char buf[FORMAT_CIPHER_SIZE];
-
-	json_string(jb, key, format_cipher(cipher, buf));
-}
-
 /* Writes the keys every record starts with, at time usec. */
 static void session_json_write_common(const struct session *s, uint64_t usec, const char *event_type,
 				      struct json_builder *jb)
@@ -192,19 +185,6 @@ static void session_json_write_certificate(const struct tls_cert_summary *c, str
 	json_object_end(jb);
 }
 
-/* SSL 2.0 names its ciphers with 24-bit kinds outside the IANA registry. */
-static void session_json_sslv2_cipher(struct json_builder *jb, uint32_t kind)
-{
-	const char *name = tls_sslv2_cipher_name(kind);
-	char buf[16];
-
-	if (name == NULL) {
-		snprintf(buf, sizeof(buf), "0x%06X", (unsigned)kind);
-		name = buf;
-	}
-	json_string(jb, "cipher", name);
-}
-
 /* Writes the "tls" object with whatever the handshake showed so far. */
 static void session_json_write_tls(const struct tls_summary *t, struct json_builder *jb)
 {
@@ -213,10 +193,9 @@ static void session_json_write_tls(const struct tls_summary *t, struct json_buil
 		session_json_write_client_hello(t, jb);
 	if (t->server_hello_seen) {
 		session_json_version(jb, "version", t->version);
-		if (t->version == TLS_VERSION_SSL2)
-			session_json_sslv2_cipher(jb, t->sslv2_cipher);
-		else
-			session_json_cipher(jb, "cipher", t->cipher);
+		char cipher[TLS_CIPHER_NAME_SIZE];
+
+		json_string(jb, "cipher", tls_summary_cipher_name(t, cipher));
 		if (t->ja3s[0] != '\0')
 			json_string_bytes(jb, "ja3s", t->ja3s, strnlen(t->ja3s, sizeof(t->ja3s)));
 	}

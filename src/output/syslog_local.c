@@ -11,6 +11,7 @@
 #include "core/session.h"
 #include "output/format.h"
 #include "output/output.h"
+#include "tls/tls.h"
 
 /* Appends ` key="value"` with value escaped. */
 static void syslog_local_quoted(struct format_line *line, const char *key, const void *value, size_t len)
@@ -49,7 +50,7 @@ void syslog_local_format_alert(const struct event *ev, const struct alert_info *
 void syslog_local_format_session(const struct session *s, struct format_line *line)
 {
 	char version[TLS_VERSION_NAME_SIZE];
-	char cipher[FORMAT_CIPHER_SIZE];
+	char cipher[TLS_CIPHER_NAME_SIZE];
 
 	format_line_init(line);
 	format_line_append(line, "event_type=session");
@@ -59,7 +60,7 @@ void syslog_local_format_session(const struct session *s, struct format_line *li
 				   format_starttls_offered(s));
 	if (s->tls.server_hello_seen)
 		format_line_printf(line, " tls_version=%s tls_cipher=%s", tls_version_name(s->tls.version, version),
-				   format_cipher(s->tls.cipher, cipher));
+				   tls_summary_cipher_name(&s->tls, cipher));
 	if (wire_text_is_set(&s->tls.sni))
 		syslog_local_quoted(line, "sni", s->tls.sni.data, s->tls.sni.len);
 	if (s->mail.auth_count > 0) {

@@ -12,6 +12,7 @@
 #include "core/session.h"
 #include "output/format.h"
 #include "output/output.h"
+#include "tls/tls.h"
 
 #define TEXT_COLOR_RESET "\x1b[0m"
 
@@ -98,7 +99,7 @@ void text_format_session(const struct session *s, bool color, struct format_line
 {
 	char ts[FORMAT_TIMESTAMP_SIZE];
 	char version[TLS_VERSION_NAME_SIZE];
-	char cipher[FORMAT_CIPHER_SIZE];
+	char cipher[TLS_CIPHER_NAME_SIZE];
 
 	format_line_init(line);
 	format_line_printf(line, "%s %ssession%s ", format_timestamp(s->first_ts_usec, ts), color ? "\x1b[1m" : "",
@@ -109,7 +110,7 @@ void text_format_session(const struct session *s, bool color, struct format_line
 				   format_starttls_offered(s));
 	if (s->tls.server_hello_seen)
 		format_line_printf(line, " tls=%s cipher=%s", tls_version_name(s->tls.version, version),
-				   format_cipher(s->tls.cipher, cipher));
+				   tls_summary_cipher_name(&s->tls, cipher));
 	if (wire_text_is_set(&s->tls.sni)) {
 		format_line_append(line, " sni=");
 		format_line_append_escaped(line, s->tls.sni.data, s->tls.sni.len, 0);

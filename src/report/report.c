@@ -346,6 +346,18 @@ int report_main(int argc, char **argv, FILE *out, FILE *err)
 			status = 1;
 	}
 	free(buf);
+
+	/* A file that could not be read, or that holds no mailtap record, makes any summary misleading. */
+	if (status == 0 && r.sessions == 0 && r.alerts == 0 && r.malformed > 0) {
+		fprintf(err, "mailtap report: no mailtap JSON records in the input (%llu lines skipped); "
+			     "give the output of 'mailtap --json FILE'\n",
+			(unsigned long long)r.malformed);
+		status = 1;
+	}
+	if (status != 0) {
+		report_free(&r);
+		return status;
+	}
 	report_table_sort(&r.by_port);
 	report_table_sort(&r.tls);
 	report_table_sort(&r.versions);

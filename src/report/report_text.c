@@ -159,9 +159,9 @@ void report_write_text(const struct report *r, FILE *out)
 					  {"rule", "signature", "severity", "alerts"},
 					  {true, false, false, true}, 4, NULL, 0};
 
-	fprintf(out, "mailtap report: %llu files, %llu lines, %llu sessions, %llu alerts",
-		(unsigned long long)r->files, (unsigned long long)r->lines, (unsigned long long)r->sessions,
-		(unsigned long long)r->alerts);
+	fprintf(out, "mailtap report: %llu %s, %llu lines, %llu sessions, %llu alerts",
+		(unsigned long long)r->files, r->files == 1 ? "file" : "files", (unsigned long long)r->lines,
+		(unsigned long long)r->sessions, (unsigned long long)r->alerts);
 	if (r->malformed > 0)
 		fprintf(out, ", %llu lines skipped (not JSON objects)", (unsigned long long)r->malformed);
 	fprintf(out, "\nEncrypted sessions (TLS negotiated): %llu of %llu (%s)\n", (unsigned long long)r->encrypted,

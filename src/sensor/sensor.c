@@ -393,7 +393,11 @@ int sensor_run(struct sensor *s, struct capture *c, const struct sensor_signals 
 			return 0;
 		} else if (rc == CAPTURE_ERROR) {
 			s->files_damaged++;
-			log_msg(LOG_LEVEL_ERROR, "event=capture_error source=\"%s\"", capture_error(c));
+
+			/* A damaged file is reported once, by the caller; a live failure is logged here. */
+			if (capture_is_live(c))
+				log_msg(LOG_LEVEL_ERROR, "event=capture_error interface=%s error=\"%s\"", capture_name(c),
+					capture_error(c));
 			return -1;
 		} else {
 			/* A live capture idle for its timeout: time still passes for the flows. */

@@ -85,4 +85,15 @@ const char *tls_alert_level_name(uint8_t level);
 /* Returns the name of an SSL 2.0 CIPHER-KIND (24 bits), or NULL when unknown. */
 const char *tls_sslv2_cipher_name(uint32_t kind);
 
+struct tls_summary;
+#define TLS_CIPHER_NAME_SIZE 16
+/*
+ * Returns the name of the negotiated cipher: the IANA suite name, the SSL
+ * 2.0 kind name for SSLv2, or 0xHHHH (0xHHHHHH for SSLv2) when unnamed;
+ * buf holds the fallback.
+ */
+const char *tls_summary_cipher_name(const struct tls_summary *t, char buf[TLS_CIPHER_NAME_SIZE]);
+/* Grades the negotiated cipher; every SSL 2.0 kind is insecure (MD5 MACs, export or single DES). */
+enum tls_cipher_grade tls_summary_cipher_grade(const struct tls_summary *t);
+
 #endif

@@ -4,8 +4,10 @@
  * 7.2, and the later additions to the IANA TLS Alerts registry).
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tls/tls_internal.h"
+#include "tls/tls_summary.h"
 
 static const struct tls_cipher_entry *tls_find_cipher(uint16_t suite)
 {
@@ -113,4 +115,27 @@ const char *tls_sslv2_cipher_name(uint32_t kind)
 	case 0x0700c0: return "SSL2_DES_192_EDE3_CBC_WITH_MD5";
 	default: return NULL;
 	}
+}
+
+const char *tls_summary_cipher_name(const struct tls_summary *t, char buf[TLS_CIPHER_NAME_SIZE])
+{
+	const char *name;
+
+	if (t->version == TLS_VERSION_SSL2) {
+		name = tls_sslv2_cipher_name(t->sslv2_cipher);
+		if (name == NULL)
+			snprintf(buf, TLS_CIPHER_NAME_SIZE, "0x%06X", (unsigned)t->sslv2_cipher);
+	} else {
+		name = tls_cipher_name(t->cipher);
+		if (name == NULL)
+			snprintf(buf, TLS_CIPHER_NAME_SIZE, "0x%04X", t->cipher);
+	}
+	return name != NULL ? name : buf;
+}
+
+enum tls_cipher_grade tls_summary_cipher_grade(const struct tls_summary *t)
+{
+	if (t->version == TLS_VERSION_SSL2)
+		return TLS_CIPHER_INSECURE;
+	return tls_cipher_grade(t->cipher);
 }
