@@ -442,6 +442,11 @@ static void smtp_on_reply(struct smtp_state *st, struct mail_control *mc, const 
 		return;
 	switch (kind) {
 	case SMTP_PENDING_EHLO:
+		/* A server that does not know EHLO (RFC 5321 4.1.4) has no extensions, STARTTLS included. */
+		if (r->code == 500 || r->code == 502) {
+			mail_capabilities_seen(mc, false, false);
+			break;
+		}
 		if (r->code != 250)
 			break;
 		mail_capabilities_seen(mc, st->caps_starttls, st->caps_mangled);

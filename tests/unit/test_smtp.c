@@ -814,6 +814,30 @@ static void test_smtp_garbage(void)
 	script_release(&r);
 }
 
+/* A server that rejects EHLO has no ESMTP extensions, so STARTTLS was not offered. */
+static void test_smtp_ehlo_rejected_not_offered(void)
+{
+	static const struct script_turn turns[] = {
+		SERVER("220 mx.example.net Sendmail ready\r\n"),
+		CLIENT("EHLO client.example.org\r\n"),
+		SERVER("500 Command unrecognized\r\n"),
+		CLIENT("HELO client.example.org\r\n"),
+		SERVER("250 mx.example.net Hello\r\n"),
+		CLIENT("MAIL FROM:<alice@example.org>\r\n"),
+		SERVER("250 OK\r\n"),
+		CLIENT("QUIT\r\n"),
+		SERVER("221 bye\r\n"),
+	};
+	struct script_options o = script_defaults(APP_PROTO_SMTP);
+	struct script_run r;
+
+	script_run_all_ways(&r, TURNS(turns), &o);
+	CHECK_EQ_INT(r.s.mail.starttls.offered, TRISTATE_FALSE);
+	CHECK(session_has_anomaly(&r.s, ANOMALY_STARTTLS_NOT_OFFERED));
+	CHECK(!session_has_anomaly(&r.s, ANOMALY_STARTTLS_NOT_USED));
+	script_release(&r);
+}
+
 int main(void)
 {
 	test_smtp_reply_line_parse();
@@ -827,6 +851,7 @@ int main(void)
 	test_smtp_starttls_no_handshake();
 	test_smtp_starttls_closed_after_go_ahead();
 	test_smtp_starttls_not_offered();
+	test_smtp_ehlo_rejected_not_offered();
 	test_smtp_starttls_stripped();
 	test_smtp_pipelined_data();
 	test_smtp_data_rejected();
