@@ -77,7 +77,8 @@ static int capture_set_fanout(struct capture *c, int group, char *err, size_t er
 {
 #if defined(__linux__) && defined(PACKET_FANOUT)
 	int fd = pcap_get_selectable_fd(c->pcap);
-	int value = (group & 0xffff) | (PACKET_FANOUT_HASH << 16) | (PACKET_FANOUT_FLAG_DEFRAG << 16);
+	/* The mode and flags sit in the upper 16 bits; shifting the 0x8000 flag as int would overflow. */
+	uint32_t value = ((uint32_t)group & 0xffffu) | ((uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
 
 	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &value, sizeof(value)) != 0) {
 		snprintf(err, err_size, "cannot join fanout group %d on %s: %s", group, c->name,
