@@ -101,6 +101,8 @@ static void session_json_write_starttls(const struct starttls_summary *st, struc
 static void session_json_write_client_hello(const struct tls_summary *t, struct json_builder *jb)
 {
 	json_string(jb, "hello_format", t->hello_format == TLS_HELLO_FORMAT_SSLV2 ? "sslv2" : "tls");
+	if (t->record_version != 0)
+		session_json_version(jb, "record_version", t->record_version);
 	session_json_version(jb, "client_legacy_version", t->client_legacy_version);
 	if (t->client_versions_count > 0) {
 		unsigned count = t->client_versions_count;
