@@ -59,13 +59,21 @@ static int op_from_name(const char *name, enum cond_op *out)
 /* Appends s to buf at *pos, keeping buf NUL-terminated and cutting at its end. */
 static void join_append(char *buf, size_t size, size_t *pos, const char *s)
 {
-	int n;
+	const char *parts[2] = {*pos > 0 ? ", " : "", s};
 
-	if (*pos >= size)
-		return;
-	n = snprintf(buf + *pos, size - *pos, "%s%s", *pos > 0 ? ", " : "", s);
-	if (n > 0)
-		*pos += (size_t)n < size - *pos ? (size_t)n : size - *pos - 1;
+	for (int i = 0; i < 2; i++) {
+		size_t len = strlen(parts[i]);
+		size_t room;
+
+		if (*pos + 1 >= size)
+			return;
+		room = size - *pos - 1;
+		if (len > room)
+			len = room;
+		memcpy(buf + *pos, parts[i], len);
+		*pos += len;
+		buf[*pos] = '\0';
+	}
 }
 
 static void list_ops(unsigned ops, char *buf, size_t size)
