@@ -2,16 +2,28 @@
  * libpcap packet sources. Files are opened with fopen() and a 1 MiB stdio
  * buffer before libpcap sees them: libpcap 1.10 otherwise reads through the
  * default 4 KiB buffer and spends much of its time refilling it.
+ *
+ * Classic pcap files (the four standard magic numbers: either byte order,
+ * microsecond or nanosecond timestamps) are then read by capture_reader
+ * below rather than by pcap_next_ex(): it fills one buffer with pread() and
+ * hands out records in place, where libpcap copies each record through two
+ * fread() calls. libpcap still opens the file (header checks, link type)
+ * and compiles and runs BPF filters. pcapng and the rarer pcap variants
+ * stay with libpcap.
  */
 #include "capture/capture.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "core/cursor.h"
 
 #ifdef __linux__
 #include <linux/if_packet.h>
@@ -21,16 +33,211 @@
 #define CAPTURE_FILE_BUFFER (1024u * 1024u)
 #define CAPTURE_DEFAULT_SNAPLEN 262144
 
+/* Record header of a classic pcap file: seconds, fraction, captured and original length. */
+#define CAPTURE_RECORD_HEADER 16u
+#define CAPTURE_FILE_HEADER 24u
+/* libpcap's MAXIMUM_SNAPLEN: it rejects longer records as damaged, and so does the reader. */
+#define CAPTURE_RECORD_MAX 262144u
+/* Size of the buffer refilled with pread(); it has room for the longest record. */
+#define CAPTURE_READ_BUFFER (1024u * 1024u)
+
+/* mailtap's own reader of classic pcap records. */
+struct capture_reader {
+	int fd;		    /* the FILE's descriptor, read with pread() only; not owned */
+	uint8_t *buf;	    /* owned, CAPTURE_READ_BUFFER bytes */
+	size_t start;	    /* first unread byte in buf */
+	size_t end;	    /* one past the last valid byte in buf */
+	uint64_t offset;    /* file offset of buf[end] */
+	bool big_endian;    /* byte order of the record headers */
+	bool nanosecond;    /* fractions are nanoseconds, not microseconds */
+	bool end_of_file;
+};
+
 struct capture {
 	pcap_t *pcap;
 	FILE *file;    /* owned for file captures; libpcap closes it */
 	char *buffer;  /* stdio buffer of file, freed after pcap_close */
+	struct capture_reader *reader;	/* owned; NULL when libpcap reads the records */
+	struct bpf_program filter;	/* owned when has_filter; run on reader records */
+	bool has_filter;
+	int linktype;
+	volatile sig_atomic_t stop;	/* set by capture_break() */
 	char name[256];
 	char error[PCAP_ERRBUF_SIZE + 300];
 	uint64_t packets;
 	uint64_t file_size;
 	bool live;
 };
+
+/*
+ * Picks the reader for a classic pcap file from its magic number. Returns
+ * 0 with the byte order and timestamp unit set, or -1 for any other format.
+ */
+static int capture_reader_magic(const uint8_t magic[4], bool *big_endian, bool *nanosecond)
+{
+	static const struct {
+		uint8_t bytes[4];
+		bool big_endian;
+		bool nanosecond;
+	} known[] = {
+		{{0xd4, 0xc3, 0xb2, 0xa1}, false, false},
+		{{0x4d, 0x3c, 0xb2, 0xa1}, false, true},
+		{{0xa1, 0xb2, 0xc3, 0xd4}, true, false},
+		{{0xa1, 0xb2, 0x3c, 0x4d}, true, true},
+	};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (memcmp(magic, known[i].bytes, 4) == 0) {
+			*big_endian = known[i].big_endian;
+			*nanosecond = known[i].nanosecond;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Sets up the reader when path is a regular classic pcap file; otherwise libpcap reads it. */
+static void capture_reader_open(struct capture *c)
+{
+	struct capture_reader *r;
+	uint8_t magic[4];
+	bool big_endian, nanosecond;
+	int fd = fileno(c->file);
+
+	if (c->file_size < CAPTURE_FILE_HEADER || pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic))
+		return;
+	if (capture_reader_magic(magic, &big_endian, &nanosecond) != 0)
+		return;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return;
+	r->buf = malloc(CAPTURE_READ_BUFFER);
+	if (r->buf == NULL) {
+		free(r);
+		return;
+	}
+	r->fd = fd;
+	r->offset = CAPTURE_FILE_HEADER;
+	r->big_endian = big_endian;
+	r->nanosecond = nanosecond;
+	c->reader = r;
+}
+
+static void capture_reader_free(struct capture_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->buf);
+	free(r);
+}
+
+/*
+ * Makes at least need bytes readable at buf + start, reading more of the
+ * file when fewer are buffered. Returns 0, or -1 with errno set when
+ * pread() failed; at the end of the file fewer bytes may be readable.
+ */
+static int capture_reader_fill(struct capture_reader *r, size_t need)
+{
+	if (r->end - r->start >= need || r->end_of_file)
+		return 0;
+	memmove(r->buf, r->buf + r->start, r->end - r->start);
+	r->end -= r->start;
+	r->start = 0;
+	while (r->end < need) {
+		ssize_t n = pread(r->fd, r->buf + r->end, CAPTURE_READ_BUFFER - r->end, (off_t)r->offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			r->end_of_file = true;
+			break;
+		}
+		r->end += (size_t)n;
+		r->offset += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Reads the four fields of a record header in the file's byte order. */
+static void capture_reader_header(const struct capture_reader *r, const uint8_t *bytes, uint32_t field[4])
+{
+	struct cursor cur;
+
+	cursor_init(&cur, bytes, CAPTURE_RECORD_HEADER);
+	for (int i = 0; i < 4; i++) {
+		field[i] = 0;
+		if (r->big_endian)
+			cursor_be32(&cur, &field[i]);
+		else
+			cursor_le32(&cur, &field[i]);
+	}
+}
+
+__attribute__((format(printf, 2, 3))) static int capture_reader_fail(struct capture *c, const char *fmt, ...)
+{
+	char reason[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(c->error, sizeof(c->error), "%s: packet %llu: %s", c->name, (unsigned long long)(c->packets + 1),
+		 reason);
+	return CAPTURE_ERROR;
+}
+
+/* Returns the next record of a classic pcap file that passes the filter, in place in the buffer. */
+static int capture_reader_next(struct capture *c, struct capture_packet *pkt)
+{
+	struct capture_reader *r = c->reader;
+	struct pcap_pkthdr hdr;
+	uint32_t field[4]; /* seconds, fraction, captured length, original length */
+	uint32_t caplen;
+
+	for (;;) {
+		if (c->stop)
+			return CAPTURE_END;
+		if (capture_reader_fill(r, CAPTURE_RECORD_HEADER) != 0)
+			return capture_reader_fail(c, "read error: %s", strerror(errno));
+		if (r->end == r->start)
+			return CAPTURE_END;
+		if (r->end - r->start < CAPTURE_RECORD_HEADER)
+			return capture_reader_fail(c, "truncated dump file; tried to read %u header bytes, only got %zu",
+						   CAPTURE_RECORD_HEADER, r->end - r->start);
+		capture_reader_header(r, r->buf + r->start, field);
+		caplen = field[2];
+
+		/*
+		 * A length past libpcap's maximum means a damaged file, as libpcap itself reports.
+		 * NOTE: libpcap 1.10 also cuts a record longer than the file header's snaplen down to
+		 * that snaplen; this reader delivers such a record whole.
+		 */
+		if (caplen > CAPTURE_RECORD_MAX)
+			return capture_reader_fail(c, "invalid packet capture length %u, bigger than maximum of %u",
+						   caplen, CAPTURE_RECORD_MAX);
+		if (capture_reader_fill(r, CAPTURE_RECORD_HEADER + caplen) != 0)
+			return capture_reader_fail(c, "read error: %s", strerror(errno));
+		if (r->end - r->start < CAPTURE_RECORD_HEADER + caplen)
+			return capture_reader_fail(c, "truncated dump file; tried to read %u captured bytes, only got %zu",
+						   caplen, r->end - r->start - CAPTURE_RECORD_HEADER);
+		pkt->data = r->buf + r->start + CAPTURE_RECORD_HEADER;
+		r->start += CAPTURE_RECORD_HEADER + caplen;
+		hdr.ts.tv_sec = (time_t)field[0];
+		hdr.ts.tv_usec = (suseconds_t)(r->nanosecond ? field[1] / 1000u : field[1]);
+		hdr.caplen = caplen;
+		hdr.len = field[3];
+		if (c->has_filter && pcap_offline_filter(&c->filter, &hdr, pkt->data) == 0)
+			continue;
+		c->packets++;
+		pkt->caplen = caplen;
+		pkt->wirelen = field[3];
+		pkt->ts_usec = (uint64_t)field[0] * 1000000u + (uint64_t)hdr.ts.tv_usec;
+		pkt->linktype = c->linktype;
+		return CAPTURE_PACKET;
+	}
+}
 
 static void capture_format_error(char *err, size_t err_size, const char *what, const char *name,
 				 const char *reason)
@@ -70,6 +277,8 @@ struct capture *capture_open_file(const char *path, char *err, size_t err_size)
 		free(c);
 		return NULL;
 	}
+	c->linktype = pcap_datalink(c->pcap);
+	capture_reader_open(c);
 	return c;
 }
 
@@ -132,6 +341,7 @@ struct capture *capture_open_live(const struct live_options *opt, char *err, siz
 	status = pcap_activate(c->pcap);
 	if (status < 0)
 		return capture_fail_live(c, err, err_size, "activate interface");
+	c->linktype = pcap_datalink(c->pcap);
 	if (opt->fanout_group >= 0 && capture_set_fanout(c, opt->fanout_group, err, err_size) != 0) {
 		pcap_close(c->pcap);
 		free(c);
@@ -148,6 +358,13 @@ int capture_set_filter(struct capture *c, const char *expression, char *err, siz
 		snprintf(err, err_size, "invalid filter '%s': %s", expression, pcap_geterr(c->pcap));
 		return -1;
 	}
+	if (c->reader != NULL) {
+		if (c->has_filter)
+			pcap_freecode(&c->filter);
+		c->filter = program;
+		c->has_filter = true;
+		return 0;
+	}
 	if (pcap_setfilter(c->pcap, &program) != 0) {
 		snprintf(err, err_size, "cannot install filter on %s: %s", c->name, pcap_geterr(c->pcap));
 		pcap_freecode(&program);
@@ -161,15 +378,18 @@ int capture_next(struct capture *c, struct capture_packet *pkt)
 {
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
-	int rc = pcap_next_ex(c->pcap, &hdr, &data);
+	int rc;
 
+	if (c->reader != NULL)
+		return capture_reader_next(c, pkt);
+	rc = pcap_next_ex(c->pcap, &hdr, &data);
 	if (rc == 1) {
 		c->packets++;
 		pkt->data = data;
 		pkt->caplen = hdr->caplen;
 		pkt->wirelen = hdr->len;
 		pkt->ts_usec = (uint64_t)hdr->ts.tv_sec * 1000000u + (uint64_t)hdr->ts.tv_usec;
-		pkt->linktype = pcap_datalink(c->pcap);
+		pkt->linktype = c->linktype;
 		return CAPTURE_PACKET;
 	}
 	if (rc == 0)
@@ -183,6 +403,7 @@ int capture_next(struct capture *c, struct capture_packet *pkt)
 
 void capture_break(struct capture *c)
 {
+	c->stop = 1;
 	pcap_breakloop(c->pcap);
 }
 
@@ -207,6 +428,8 @@ uint64_t capture_file_offset(const struct capture *c)
 
 	if (c->live || c->file == NULL)
 		return 0;
+	if (c->reader != NULL)
+		return c->reader->offset - (c->reader->end - c->reader->start);
 	pos = ftell(c->file);
 	return pos > 0 ? (uint64_t)pos : 0;
 }
@@ -238,6 +461,9 @@ void capture_close(struct capture *c)
 	if (c == NULL)
 		return;
 	/* pcap_close() closes the FILE of an offline capture; its buffer outlives it. */
+	if (c->has_filter)
+		pcap_freecode(&c->filter);
+	capture_reader_free(c->reader);
 	pcap_close(c->pcap);
 	free(c->buffer);
 	free(c);

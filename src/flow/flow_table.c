@@ -28,6 +28,15 @@
  * as long as any other, give or take this interval.
  */
 #define FLOW_LRU_REFRESH_USEC 1000000u
+/*
+ * A SYN or SYN-ACK without data goes to nDPI only with the flow's first data
+ * (or at its end), because nDPI's flow state (688 bytes in nDPI 4.2) would
+ * otherwise be allocated for every half-open connection of a SYN flood. Up
+ * to two such packets of at most this many IP bytes are held. Longer ones
+ * go to nDPI at once.
+ */
+#define FLOW_HELD_PACKETS 2u
+#define FLOW_HELD_PACKET_MAX 128u
 
 enum flow_list {
 	FLOW_LIST_OPEN = 0,
@@ -41,6 +50,13 @@ enum flow_role {
 };
 
 struct flow;
+
+/* A payload-less SYN or SYN-ACK that nDPI has not seen yet. */
+struct flow_held_packet {
+	uint64_t ts_usec;
+	uint32_t len;
+	uint8_t ip[]; /* the IP packet, len bytes */
+};
 
 /* Context of one direction's reassembly output. */
 struct flow_direction_ctx {
@@ -85,6 +101,7 @@ struct flow {
 	struct classify_flow *classify;		  /* owned; freed once nDPI is done */
 	uint8_t *pending[2];			  /* owned; bytes held while role is PENDING */
 	uint32_t pending_len[2];
+	struct flow_held_packet *held[FLOW_HELD_PACKETS]; /* owned; in arrival order, for nDPI */
 };
 
 struct flow_table {
@@ -440,13 +457,43 @@ static void flow_classify_result(struct flow_table *t, struct flow *f, const str
 	}
 }
 
-static void flow_classify_packet(struct flow_table *t, struct flow *f, const struct packet_view *pkt)
+static void flow_held_free(struct flow *f)
+{
+	for (unsigned i = 0; i < FLOW_HELD_PACKETS; i++) {
+		free(f->held[i]);
+		f->held[i] = NULL;
+	}
+}
+
+/* Copies a payload-less SYN or SYN-ACK for nDPI. Returns 0, or -1 when it must be fed now. */
+static int flow_hold_packet(struct flow *f, const struct packet_view *pkt)
+{
+	struct flow_held_packet *h;
+	unsigned slot = 0;
+
+	if (pkt->payload_len > 0 || f->classify != NULL || pkt->ip_len > FLOW_HELD_PACKET_MAX)
+		return -1;
+	while (slot < FLOW_HELD_PACKETS && f->held[slot] != NULL)
+		slot++;
+	if (slot == FLOW_HELD_PACKETS)
+		return -1;
+	h = malloc(sizeof(*h) + pkt->ip_len);
+	if (h == NULL)
+		return -1;
+	h->ts_usec = pkt->ts_usec;
+	h->len = pkt->ip_len;
+	memcpy(h->ip, pkt->ip_header, pkt->ip_len);
+	f->held[slot] = h;
+	return 0;
+}
+
+/* Feeds one IP packet to nDPI and acts on its verdict once it has one. */
+static void flow_classify_feed(struct flow_table *t, struct flow *f, const uint8_t *ip, uint32_t ip_len,
+			       uint64_t ts_usec)
 {
 	struct classify_result r;
 
-	if (f->classify_done || t->classifier == NULL || pkt->ip_header == NULL)
-		return;
-	if (classifier_feed(t->classifier, &f->classify, pkt->ip_header, pkt->ip_len, pkt->ts_usec, &r) != 0) {
+	if (classifier_feed(t->classifier, &f->classify, ip, ip_len, ts_usec, &r) != 0) {
 		t->stats.counts[FLOW_COUNT_ALLOC_FAILURES]++;
 		f->classify_done = true;
 		return;
@@ -459,6 +506,27 @@ static void flow_classify_packet(struct flow_table *t, struct flow *f, const str
 	flow_classify_result(t, f, &r);
 }
 
+/* Feeds nDPI the held SYN and SYN-ACK, in order, until it decides. */
+static void flow_classify_replay(struct flow_table *t, struct flow *f)
+{
+	for (unsigned i = 0; i < FLOW_HELD_PACKETS && f->held[i] != NULL; i++) {
+		if (!f->classify_done)
+			flow_classify_feed(t, f, f->held[i]->ip, f->held[i]->len, f->held[i]->ts_usec);
+	}
+	flow_held_free(f);
+}
+
+static void flow_classify_packet(struct flow_table *t, struct flow *f, const struct packet_view *pkt)
+{
+	if (f->classify_done || t->classifier == NULL || pkt->ip_header == NULL)
+		return;
+	if (flow_hold_packet(f, pkt) == 0)
+		return;
+	flow_classify_replay(t, f);
+	if (!f->classify_done && !f->bypassed)
+		flow_classify_feed(t, f, pkt->ip_header, pkt->ip_len, pkt->ts_usec);
+}
+
 /* ---- creation and end ---- */
 
 static void flow_free(struct flow_table *t, struct flow *f)
@@ -468,6 +536,7 @@ static void flow_free(struct flow_table *t, struct flow *f)
 	app_analyzer_free(f->app);
 	classify_flow_free(f->classify);
 	flow_pending_free(f);
+	flow_held_free(f);
 	if (f->session != NULL) {
 		session_release(f->session);
 		free(f->session);
@@ -482,6 +551,10 @@ static void flow_end(struct flow_table *t, struct flow *f, enum session_end end)
 	struct session *s;
 
 	f->end = end;
+
+	/* A flow that never carried data: nDPI gets its SYN and SYN-ACK now, as it would have on arrival. */
+	if (f->held[0] != NULL && !f->bypassed && t->classifier != NULL)
+		flow_classify_replay(t, f);
 	if (!f->bypassed) {
 		for (int d = 0; d < 2; d++) {
 			struct flow_direction_ctx dc = {t, f, (enum direction)d};
