@@ -32,9 +32,17 @@ int tls_cert_load_store(struct tls_context *ctx)
 {
 	X509_STORE *store = X509_STORE_new();
 
+	pthread_mutex_init(&ctx->cache_lock, NULL);
 	if (store == NULL)
 		return -1;
-	if (X509_STORE_set_default_paths(store) != 1) {
+
+	/*
+	 * Load the bundle file once. The default paths also add the hashed
+	 * directory, which OpenSSL 3 rereads on every issuer lookup: most of
+	 * the run time on traffic with many certificates.
+	 */
+	if (X509_STORE_load_file(store, X509_get_default_cert_file()) != 1 &&
+	    X509_STORE_set_default_paths(store) != 1) {
 		X509_STORE_free(store);
 		return -1;
 	}
@@ -46,6 +54,78 @@ void tls_cert_free_store(struct tls_context *ctx)
 {
 	X509_STORE_free(ctx->store);
 	ctx->store = NULL;
+	for (unsigned i = 0; i < TLS_CERT_CACHE_SLOTS; i++) {
+		free(ctx->cache[i].summary);
+		ctx->cache[i].summary = NULL;
+		ctx->cache[i].used = false;
+	}
+	pthread_mutex_destroy(&ctx->cache_lock);
+}
+
+/* Hashes what decides a verdict: the message bytes, the name checked and the day of the check. */
+static int tls_cert_cache_key(const uint8_t *body, size_t len, const struct tls_cert_check *check,
+			      unsigned char key[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t day = check->now_usec / 1000000u / 86400u;
+	unsigned int key_len = 0;
+	int ok;
+
+	if (md == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(md, body, len) == 1 &&
+	     EVP_DigestUpdate(md, &day, sizeof(day)) == 1 &&
+	     EVP_DigestUpdate(md, check->hostname != NULL ? check->hostname : "", check->hostname_len) == 1 &&
+	     EVP_DigestFinal_ex(md, key, &key_len) == 1 && key_len == 32;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
+
+static struct tls_cert_cache_slot *tls_cert_cache_slot(struct tls_context *ctx, const unsigned char key[32])
+{
+	uint32_t index;
+
+	memcpy(&index, key, sizeof(index));
+	return &ctx->cache[index % TLS_CERT_CACHE_SLOTS];
+}
+
+/* Returns a fresh copy of a remembered summary, or NULL on a miss. */
+static struct tls_cert_summary *tls_cert_cache_get(struct tls_context *ctx, const unsigned char key[32])
+{
+	struct tls_cert_summary *copy = NULL;
+	struct tls_cert_cache_slot *slot;
+
+	pthread_mutex_lock(&ctx->cache_lock);
+	slot = tls_cert_cache_slot(ctx, key);
+	if (slot->used && memcmp(slot->key, key, 32) == 0) {
+		copy = malloc(sizeof(*copy));
+		if (copy != NULL)
+			*copy = *slot->summary;
+	}
+	if (copy != NULL)
+		ctx->cache_hits++;
+	else
+		ctx->cache_misses++;
+	pthread_mutex_unlock(&ctx->cache_lock);
+	return copy;
+}
+
+static void tls_cert_cache_put(struct tls_context *ctx, const unsigned char key[32],
+			       const struct tls_cert_summary *cert)
+{
+	struct tls_cert_summary *copy = malloc(sizeof(*copy));
+	struct tls_cert_cache_slot *slot;
+
+	if (copy == NULL)
+		return;
+	*copy = *cert;
+	pthread_mutex_lock(&ctx->cache_lock);
+	slot = tls_cert_cache_slot(ctx, key);
+	free(slot->summary);
+	slot->summary = copy;
+	memcpy(slot->key, key, 32);
+	slot->used = true;
+	pthread_mutex_unlock(&ctx->cache_lock);
 }
 
 /* Writes an X.509 name in RFC 2253 form. */
@@ -231,8 +311,21 @@ struct tls_cert_summary *tls_cert_parse_message(const uint8_t *body, size_t len,
 	size_t leaf_der_len = 0;
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	struct tls_cert_summary *cert = NULL;
+	struct tls_context *cache_ctx = NULL;
+	unsigned char key[32];
+	bool keyed = false;
 	int count;
 
+	/* The context is shared read-only; only its memo of verdicts changes, under its lock. */
+	if (check->ctx != NULL && check->ctx->store != NULL) {
+		cache_ctx = (struct tls_context *)check->ctx;
+		if (tls_cert_cache_key(body, len, check, key) == 0) {
+			keyed = true;
+			cert = tls_cert_cache_get(cache_ctx, key);
+			if (cert != NULL)
+				goto out;
+		}
+	}
 	cursor_init(&c, body, len);
 	if (chain == NULL || cursor_be24(&c, &list_len) < 0 || cursor_sub(&c, list_len, &list) < 0)
 		goto out;
@@ -246,6 +339,8 @@ struct tls_cert_summary *tls_cert_parse_message(const uint8_t *body, size_t len,
 	tls_cert_describe(leaf, leaf_der, leaf_der_len, cert);
 	tls_cert_verify_chain(leaf, chain, check, cert);
 	tls_cert_verify_name(leaf, check, cert);
+	if (keyed)
+		tls_cert_cache_put(cache_ctx, key, cert);
 out:
 	X509_free(leaf);
 	sk_X509_pop_free(chain, X509_free);

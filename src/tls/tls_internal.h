@@ -6,6 +6,7 @@
 #ifndef MAILTAP_TLS_INTERNAL_H
 #define MAILTAP_TLS_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,8 +118,27 @@ void tls_session_mark_inconclusive(struct session *s, const char *reason);
 struct x509_store_st;
 
 /* Shared, read-only after creation. */
+/* Certificate verdicts remembered per context: one slot per hash bucket, replaced on collision. */
+#define TLS_CERT_CACHE_SLOTS 1024u
+
+struct tls_cert_cache_slot {
+	bool used;
+	unsigned char key[32]; /* SHA-256 of the Certificate message, the host name and the day checked */
+	struct tls_cert_summary *summary; /* owned copy */
+};
+
 struct tls_context {
 	struct x509_store_st *store; /* owned; NULL when the system store could not be loaded */
+	/*
+	 * Servers present the same chain to every client, and validating it is
+	 * most of a handshake's cost, so verdicts are memoized here. The cache
+	 * does not change what any lookup returns; the lock lets worker threads
+	 * share it through their const pointers.
+	 */
+	pthread_mutex_t cache_lock;
+	struct tls_cert_cache_slot cache[TLS_CERT_CACHE_SLOTS];
+	uint64_t cache_hits;
+	uint64_t cache_misses;
 };
 
 /* Inputs of the certificate check besides the message. */
