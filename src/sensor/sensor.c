@@ -500,12 +500,13 @@ static void sensor_stats_json(struct sensor *s, struct json_builder *jb)
 }
 
 /* Prints every counter of a stats object as "section.name=value" lines, skipping zeros. */
-static void sensor_stats_human(const struct sensor *s, FILE *out)
+static void sensor_stats_human(struct sensor *s, FILE *out)
 {
 	struct flow_table_stats fs;
 	struct reasm_budget budget;
 	const struct reasm_budget *rb = &budget;
 	const uint64_t *reasons = decoder_reason_counts(s->decoder);
+	uint64_t received, dropped, if_dropped;
 	uint64_t alerts;
 
 	sensor_sum_lanes(s, &fs, &budget, &alerts);
@@ -517,6 +518,10 @@ static void sensor_stats_human(const struct sensor *s, FILE *out)
 		if (reasons[i] != 0)
 			fprintf(out, "decoder.%s=%" PRIu64 "\n", decode_reason_name((enum decode_reason)i), reasons[i]);
 	}
+	if (s->live != NULL && capture_stats(s->live, &received, &dropped, &if_dropped) == 0)
+		fprintf(out, "capture.kernel_received=%" PRIu64 "\ncapture.kernel_dropped=%" PRIu64
+			     "\ncapture.interface_dropped=%" PRIu64 "\n",
+			received, dropped, if_dropped);
 	fprintf(out, "flow.max_active=%" PRIu64 "\n", fs.max_active);
 	for (int i = 0; i < FLOW_COUNT_COUNT; i++)
 		fprintf(out, "flow.%s=%" PRIu64 "\n", flow_count_name((enum flow_count)i), fs.counts[i]);

@@ -45,6 +45,16 @@ def main():
         check("starttls_stripped" in stripped[0].get("anomalies", []), "starttls_stripped missing")
     check(any(a["alert"]["signature_id"] for a in alerts), "no alert raised")
 
+    # Rule 1999 was added by a reload after the first session: only the stripped session's login matches.
+    reloaded = [a for a in alerts if a["alert"]["signature_id"] == 1999]
+    check(len(reloaded) == 1, f"rule 1999 fired {len(reloaded)} times, expected once (after the reload)")
+    if reloaded:
+        check(reloaded[0]["dest_port"] == 2525, f"rule 1999 fired on port {reloaded[0]['dest_port']}")
+
+    stats = [r for r in records if r.get("event_type") == "stats"]
+    check(any("kernel_dropped" in r["stats"]["capture"] for r in stats),
+          "no stats record with the kernel drop counter")
+
     for message in failures:
         print("FAIL:", message)
     print(f"{len(sessions)} sessions, {len(alerts)} alerts, {len(failures)} failures")

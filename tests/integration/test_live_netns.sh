@@ -68,8 +68,12 @@ for port in 25 2525; do
 done
 sleep 1
 
+# The rules file stays readable after -Z, so SIGHUP can reload it.
+cp "$MAILTAP_SOURCE_DIR/rules/default.yaml" "$work/rules.yaml"
+chmod 755 "$work"
+chmod 644 "$work/rules.yaml"
 "$MAILTAP" -i "$host_if" -Z nobody --immediate --json "$work/out.json" \
-	--rules "$MAILTAP_SOURCE_DIR/rules/default.yaml" --stats 2>"$work/stderr" &
+	--rules "$work/rules.yaml" --stats 2>"$work/stderr" &
 mailtap_pid=$!
 for _ in $(seq 1 50); do
 	grep -q "event=privileges_dropped" "$work/stderr" && break
@@ -90,7 +94,27 @@ if ! grep -q "event=privileges_dropped" "$work/stderr"; then
 	exit 1
 fi
 python3 "$here/mail_client.py" 198.18.77.2 25 cleartext-auth
+
+# SIGHUP with one more rule: it applies from now on, and no flow is lost.
+cat "$MAILTAP_SOURCE_DIR/rules/default.yaml" - >"$work/rules.yaml" <<'RULE'
+
+  - id: 1999
+    name: reload-test
+    description: Fires on every cleartext credential, to show a reload took effect.
+    reference: RFC 4954
+    event: auth.cleartext
+    severity: info
+    category: test
+    message: "reloaded rule saw {username}"
+RULE
+kill -HUP "$mailtap_pid"
+sleep 1
 python3 "$here/mail_client.py" 198.18.77.2 25 starttls
+
+# SIGHUP with a broken file: the previous rules stay in force.
+echo "rules: [ {id: oops" >"$work/rules.yaml"
+kill -HUP "$mailtap_pid"
+sleep 1
 python3 "$here/mail_client.py" 198.18.77.2 2525 stripped
 sleep 1
 
@@ -104,4 +128,11 @@ if [ "$status" -ne 0 ]; then
 	exit 1
 fi
 
+for expected in "event=rules_reloaded" "event=reload_failed" "capture.kernel_received=" "capture.kernel_dropped="; do
+	if ! grep -q "$expected" "$work/stderr"; then
+		echo "FAIL: '$expected' missing from mailtap's stderr"
+		cat "$work/stderr"
+		exit 1
+	fi
+done
 python3 "$here/check_live_results.py" "$work/out.json"
