@@ -708,6 +708,7 @@ static int run(struct cli *cli)
 				default_rules_candidates[0], default_rules_candidates[1]);
 	}
 	cli_choose_outputs(cli);
+	cli->sensor.progress = cli->live.interface == NULL && isatty(STDERR_FILENO);
 	install_signal_handlers();
 
 	if (cli->live.interface != NULL) {

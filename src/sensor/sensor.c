@@ -360,11 +360,78 @@ static void sensor_live_tick(struct sensor *s, struct capture *c)
 	}
 }
 
+struct sensor_progress;
+static int sensor_read(struct sensor *s, struct capture *c, const struct sensor_signals *sig,
+		       struct sensor_progress *progress);
+
+/* Files smaller than this finish before a progress line would help. */
+#define SENSOR_PROGRESS_MIN_BYTES (64u * 1024u * 1024u)
+
+struct sensor_progress {
+	bool on;
+	struct timespec start;
+	struct timespec last;
+	uint64_t packets_at_start;
+};
+
+static double sensor_seconds_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void sensor_progress_start(struct sensor *s, struct capture *c, struct sensor_progress *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->on = s->opt.progress && !capture_is_live(c) && capture_file_size(c) >= SENSOR_PROGRESS_MIN_BYTES;
+	clock_gettime(CLOCK_MONOTONIC, &p->start);
+	p->last = p->start;
+	p->packets_at_start = s->packets;
+}
+
+/* Redraws the line at most five times a second: bytes read, share, packets per second, time left. */
+static void sensor_progress_update(struct sensor *s, struct capture *c, struct sensor_progress *p)
+{
+	struct timespec now;
+	double elapsed;
+	double done;
+	uint64_t offset = capture_file_offset(c);
+	uint64_t size = capture_file_size(c);
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (sensor_seconds_between(&p->last, &now) < 0.2)
+		return;
+	p->last = now;
+	elapsed = sensor_seconds_between(&p->start, &now);
+	done = size > 0 ? (double)offset / (double)size : 0.0;
+	fprintf(stderr, "\rmailtap: %s %5.1f%% %" PRIu64 "/%" PRIu64 " MiB %.2f Mpps, about %.0f s left ",
+		capture_name(c), done * 100.0, offset >> 20, size >> 20,
+		elapsed > 0 ? (double)(s->packets - p->packets_at_start) / elapsed / 1e6 : 0.0,
+		done > 0 ? elapsed * (1.0 - done) / done : 0.0);
+}
+
+static void sensor_progress_end(const struct sensor_progress *p)
+{
+	/* Erase the line so that what follows starts on a clean one. */
+	if (p->on)
+		fprintf(stderr, "\r\033[K");
+}
+
 int sensor_run(struct sensor *s, struct capture *c, const struct sensor_signals *sig)
+{
+	struct sensor_progress progress;
+	int rc = sensor_read(s, c, sig, &progress);
+
+	sensor_progress_end(&progress);
+	return rc;
+}
+
+static int sensor_read(struct sensor *s, struct capture *c, const struct sensor_signals *sig,
+		       struct sensor_progress *progress)
 {
 	struct capture_packet pkt;
 	time_t last_flush = time(NULL);
 
+	sensor_progress_start(s, c, progress);
 	if (capture_is_live(c)) {
 		s->live = c;
 		s->next_stats = time(NULL) + (time_t)s->opt.stats_interval_s;
@@ -381,6 +448,8 @@ int sensor_run(struct sensor *s, struct capture *c, const struct sensor_signals 
 		rc = capture_next(c, &pkt);
 		if (rc == CAPTURE_PACKET) {
 			sensor_packet(s, &pkt);
+			if (progress->on && (s->packets & 0xffffu) == 0)
+				sensor_progress_update(s, c, progress);
 			if (!capture_is_live(c) || (s->packets & 1023u) != 0)
 				continue;
 		} else if (rc == CAPTURE_END) {

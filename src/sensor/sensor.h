@@ -27,6 +27,7 @@ struct sensor_options {
 	uint32_t stats_interval_s; /* live: seconds between stats records, 0 for none */
 	double drop_warning_ratio; /* live: kernel drop share that logs a warning */
 	unsigned workers;	   /* worker threads; 0 or 1 runs everything on the reading thread */
+	bool progress;		   /* files: a progress line on stderr (set when stderr is a terminal) */
 };
 
 /* Worker threads at most; more would only contend for the cores of one sensor. */
