@@ -65,6 +65,8 @@ struct mail_summary {
 	struct starttls_summary starttls;
 	struct wire_text greeting_host; /* host name from the SMTP greeting, for the certificate check */
 	struct wire_text helo;		/* EHLO/HELO argument */
+	/* Capabilities of the last EHLO reply in clear, one per line ("AUTH PLAIN LOGIN\nPIPELINING"). */
+	struct wire_text capabilities;
 	struct auth_record *auth;	/* owned; auth_count entries, at most LIMIT_AUTH_RECORDS */
 	uint32_t auth_count;
 	uint32_t auth_dropped; /* attempts past the cap, counted only */

@@ -57,6 +57,7 @@ struct smtp_state {
 	bool ext_pipelining;
 	bool ext_chunking;
 	bool ext_requiretls;
+	struct wire_text reply_capabilities; /* capability lines of the reply being read */
 	bool in_headers;      /* DATA: the message's header section is still going on */
 	bool bdat_headers;    /* BDAT: the next chunk is the first of its message */
 	bool data_accepted;   /* the server sent 354 and the message has not ended yet */
@@ -397,6 +398,9 @@ static void smtp_read_capability(struct smtp_state *st, const struct smtp_reply_
 
 	if (!mail_next_word(&p, r->text + r->text_len, &word, &word_len))
 		return;
+	if (st->reply_capabilities.len > 0)
+		wire_text_append(&st->reply_capabilities, "\n", 1);
+	wire_text_append(&st->reply_capabilities, r->text, r->text_len);
 	if (mail_keyword_equals(word, word_len, "STARTTLS"))
 		st->caps_starttls = true;
 	else if (mail_keyword_is_mangled(word, word_len, "STARTTLS"))
@@ -450,6 +454,7 @@ static void smtp_on_reply(struct smtp_state *st, struct mail_control *mc, const 
 		if (r->code != 250)
 			break;
 		mail_capabilities_seen(mc, st->caps_starttls, st->caps_mangled);
+		mc->session->mail.capabilities = st->reply_capabilities;
 		if (st->ext_requiretls)
 			mc->session->mail.requiretls.offered_in_clear = true;
 		break;
@@ -494,6 +499,8 @@ static void smtp_on_server_line(struct smtp_state *st, struct mail_control *mc, 
 		st->caps_starttls = false;
 		st->caps_mangled = false;
 		st->ext_requiretls = false;
+		st->reply_capabilities.len = 0;
+		st->reply_capabilities.truncated = false;
 		st->reply_is_greeting = st->greeting_pending && smtp_is_greeting_code(r.code);
 		if (st->reply_is_greeting)
 			smtp_read_greeting(mc, &r);

@@ -187,6 +187,33 @@ static void session_json_write_certificate(const struct tls_cert_summary *c, str
 	json_object_end(jb);
 }
 
+/* Writes the "mail" object: what the clear-text part showed of the server and client. */
+static void session_json_write_mail(const struct mail_summary *m, struct json_builder *jb)
+{
+	size_t start = 0;
+
+	if (!wire_text_is_set(&m->greeting_host) && !wire_text_is_set(&m->helo) &&
+	    !wire_text_is_set(&m->capabilities))
+		return;
+	json_object_begin(jb, "mail");
+	if (wire_text_is_set(&m->greeting_host))
+		session_json_wire_text(jb, "greeting_host", &m->greeting_host);
+	if (wire_text_is_set(&m->helo))
+		session_json_wire_text(jb, "helo", &m->helo);
+	if (wire_text_is_set(&m->capabilities)) {
+		json_array_begin(jb, "capabilities");
+		for (size_t i = 0; i <= m->capabilities.len; i++) {
+			if (i == m->capabilities.len || m->capabilities.data[i] == '\n') {
+				if (i > start)
+					json_string_bytes(jb, NULL, m->capabilities.data + start, i - start);
+				start = i + 1;
+			}
+		}
+		json_array_end(jb);
+	}
+	json_object_end(jb);
+}
+
 /* Writes the "tls" object with whatever the handshake showed so far. */
 static void session_json_write_tls(const struct tls_summary *t, struct json_builder *jb)
 {
@@ -291,6 +318,7 @@ void session_write_json(const struct session *s, bool reveal_credentials, struct
 	session_json_write_flow(s, jb);
 	if (app_proto_family(s->app_proto) != MAIL_FAMILY_NONE && !app_proto_is_implicit_tls(s->app_proto))
 		session_json_write_starttls(&s->mail.starttls, jb);
+	session_json_write_mail(&s->mail, jb);
 	if (session_json_has_tls(s))
 		session_json_write_tls(&s->tls, jb);
 	json_array_begin(jb, "auth");

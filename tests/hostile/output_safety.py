@@ -43,7 +43,7 @@ import hostile_gen  # noqa: E402
 
 EVENT_TYPES = {"session", "alert", "stats"}
 COMMON_KEYS = {"timestamp", "flow_id", "event_type", "src_ip", "src_port", "dest_ip", "dest_port", "proto", "app_proto"}
-SESSION_KEYS = COMMON_KEYS | {"flow", "starttls", "tls", "auth", "anomalies", "evidence", "alerts", "detected_protocol"}
+SESSION_KEYS = COMMON_KEYS | {"flow", "starttls", "tls", "auth", "anomalies", "evidence", "alerts", "detected_protocol", "mail"}
 ALERT_KEYS = COMMON_KEYS | {"alert", "smtp", "submission", "imap", "pop3", "tls", "anomalies", "session"}
 AUTH_KEYS = {"mechanism", "username", "password", "exposure", "result"}
 SGR = re.compile(rb"\x1b\[[0-9;]*m")

@@ -112,6 +112,8 @@ static void test_smtp_auth_login_starttls_not_used(void)
 	script_run_all_ways(&r, TURNS(turns), &o);
 	CHECK(script_text_equals(&r.s.mail.greeting_host, "mx.example.net"));
 	CHECK(script_text_equals(&r.s.mail.helo, "client.example.org"));
+	CHECK(script_text_equals(&r.s.mail.capabilities,
+				 "SIZE 52428800\nPIPELINING\nAUTH PLAIN LOGIN CRAM-MD5\nSTARTTLS\nHELP"));
 	CHECK_EQ_INT(r.s.mail.auth_count, 1);
 	check_auth(&r, 0, "LOGIN", "alice@example.org", AUTH_EXPOSURE_CLEARTEXT, AUTH_RESULT_SUCCESS);
 	CHECK(r.s.mail.auth[0].password_seen);
