@@ -568,7 +568,7 @@ static void sensor_stats_json(struct sensor *s, struct json_builder *jb)
 	json_object_end(jb);
 }
 
-/* Prints every counter of a stats object as "section.name=value" lines, skipping zeros. */
+/* Prints the counters as "section.name=value" lines; decoder and reassembly reasons only when not zero. */
 static void sensor_stats_human(struct sensor *s, FILE *out)
 {
 	struct flow_table_stats fs;
