@@ -77,6 +77,7 @@ enum long_option {
 	OPT_CONFIG,
 	OPT_WORKERS,
 	OPT_STATE,
+	OPT_MTA_STS_DIR,
 };
 
 static const struct option long_options[] = {
@@ -106,6 +107,7 @@ static const struct option long_options[] = {
 	{"immediate", no_argument, NULL, OPT_IMMEDIATE},
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"workers", required_argument, NULL, OPT_WORKERS},
+	{"mta-sts-dir", required_argument, NULL, OPT_MTA_STS_DIR},
 	{"state", required_argument, NULL, OPT_STATE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -142,6 +144,8 @@ static void usage(FILE *out)
 		"      --no-ndpi              do not classify flows off the port map with nDPI\n"
 		"      --workers N            analyze in N worker threads fed by a flow hash\n"
 		"                             (default 1: everything on the reading thread)\n"
+		"      --mta-sts-dir DIR      check port-25 sessions against the MTA-STS policy\n"
+		"                             files in DIR, one per domain (RFC 8461 format)\n"
 		"      --reveal-credentials   write passwords into JSON records instead of\n"
 		"                             \"<redacted>\" (terminal text never shows them)\n"
 		"      --state FILE           keep the server history in FILE (SQLite) across runs,\n"
@@ -358,6 +362,9 @@ static int cli_handle_option(struct cli *cli, int opt, const char *arg)
 		return 0;
 	case OPT_STATE:
 		cli->sensor.state_path = arg;
+		return 0;
+	case OPT_MTA_STS_DIR:
+		cli->sensor.mta_sts_dir = arg;
 		return 0;
 	case OPT_CONFIG:
 		return 0; /* read before the other options, in cli_load_config_file() */

@@ -61,6 +61,14 @@ struct session_caps {
 	uint32_t tls_handshakes_unparsable; /* TLS directions given up as not parsable */
 };
 
+/* MTA-STS check of an SMTP session against an operator's policy (RFC 8461); results use RFC 8460's names. */
+struct session_mta_sts {
+	bool checked;
+	char domain[256];   /* policy domain, lower case */
+	char mode[8];	    /* "enforce" or "testing" */
+	const char *result; /* "success" or an RFC 8460 result type; static */
+};
+
 struct session {
 	uint64_t flow_id;
 	struct endpoint client;
@@ -80,6 +88,7 @@ struct session {
 	struct session_evidence evidence;
 	anomaly_set anomalies;
 	struct session_caps caps;
+	struct session_mta_sts mta_sts;
 
 	struct mail_summary mail;
 	struct tls_summary tls;

@@ -48,6 +48,7 @@ const char *const field_anomaly_values[] = {
 	"certificate_changed",
 	"requiretls_in_cleartext",
 	"tls_required_no_in_cleartext",
+	"mta_sts_policy_violation",
 	NULL,
 };
 _Static_assert(sizeof(field_anomaly_values) / sizeof(field_anomaly_values[0]) == ANOMALY_COUNT + 1,

@@ -187,6 +187,24 @@ static void read_bytes_toclient(const struct event *ev, struct field_value *out)
 	field_set_int(out, (int64_t)(ev->session->payload_bytes[DIR_TO_CLIENT] & (uint64_t)INT64_MAX));
 }
 
+static void read_mta_sts_domain(const struct event *ev, struct field_value *out)
+{
+	if (ev->session->mta_sts.checked)
+		field_set_array(out, ev->session->mta_sts.domain, sizeof(ev->session->mta_sts.domain));
+}
+
+static void read_mta_sts_mode(const struct event *ev, struct field_value *out)
+{
+	if (ev->session->mta_sts.checked)
+		field_set_array(out, ev->session->mta_sts.mode, sizeof(ev->session->mta_sts.mode));
+}
+
+static void read_mta_sts_result(const struct event *ev, struct field_value *out)
+{
+	if (ev->session->mta_sts.checked)
+		field_set_string(out, ev->session->mta_sts.result);
+}
+
 const struct field_def field_group_session_mail[] = {
 	{"starttls.offered", FIELD_BOOL, read_starttls_offered, NULL,
 	 "server offered STARTTLS; absent when the capture cannot tell or on implicit-TLS ports"},
@@ -210,6 +228,11 @@ const struct field_def field_group_session_mail[] = {
 	{"evidence.gaps", FIELD_INTEGER, read_evidence_gaps, NULL, "missing byte ranges"},
 	{"evidence.inconclusive", FIELD_STRING, read_evidence_inconclusive, NULL,
 	 "why a verdict was withheld; absent when none was"},
+	{"mta_sts.domain", FIELD_STRING, read_mta_sts_domain, NULL,
+	 "domain whose MTA-STS policy the session was checked against; absent when none"},
+	{"mta_sts.mode", FIELD_STRING, read_mta_sts_mode, NULL, "that policy's mode: enforce or testing"},
+	{"mta_sts.result", FIELD_STRING, read_mta_sts_result, NULL,
+	 "success, or the RFC 8460 result type of the failure"},
 	{"bytes_toserver", FIELD_INTEGER, read_bytes_toserver, NULL, "TCP payload bytes from the client"},
 	{"bytes_toclient", FIELD_INTEGER, read_bytes_toclient, NULL, "TCP payload bytes from the server"},
 	{NULL, FIELD_STRING, NULL, NULL, NULL},

@@ -67,6 +67,8 @@ struct mail_summary {
 	struct wire_text helo;		/* EHLO/HELO argument */
 	/* Capabilities of the last EHLO reply in clear, one per line ("AUTH PLAIN LOGIN\nPIPELINING"). */
 	struct wire_text capabilities;
+	/* Domains of the RCPT TO addresses seen in clear, one per line, each once. */
+	struct wire_text rcpt_domains;
 	struct auth_record *auth;	/* owned; auth_count entries, at most LIMIT_AUTH_RECORDS */
 	uint32_t auth_count;
 	uint32_t auth_dropped; /* attempts past the cap, counted only */

@@ -256,6 +256,44 @@ static void smtp_cmd_mail(struct smtp_state *st, struct mail_control *mc, const 
 	}
 }
 
+/* Adds the domain of "TO:<user@domain>" to the session's list unless it is there already. */
+static void smtp_note_rcpt_domain(struct mail_control *mc, const uint8_t *args, size_t len)
+{
+	struct wire_text *list = &mc->session->mail.rcpt_domains;
+	const uint8_t *at = NULL;
+	size_t start;
+	size_t end;
+
+	for (size_t i = 0; i < len && args[i] != '>' && args[i] != ' '; i++) {
+		if (args[i] == '@')
+			at = args + i;
+	}
+	if (at == NULL)
+		return;
+	start = (size_t)(at - args) + 1;
+	end = start;
+	while (end < len && args[end] != '>' && args[end] != ' ')
+		end++;
+	if (end == start)
+		return;
+	for (size_t i = 0; i + (end - start) <= list->len; i++) {
+		bool line_start = i == 0 || list->data[i - 1] == '\n';
+		bool line_end = i + (end - start) == list->len || list->data[i + (end - start)] == '\n';
+
+		if (line_start && line_end && memcmp(list->data + i, args + start, end - start) == 0)
+			return;
+	}
+	if (list->len > 0)
+		wire_text_append(list, "\n", 1);
+	wire_text_append(list, args + start, end - start);
+}
+
+static void smtp_cmd_rcpt(struct smtp_state *st, struct mail_control *mc, const uint8_t *args, size_t len)
+{
+	smtp_push_pending(st, SMTP_PENDING_OTHER);
+	smtp_note_rcpt_domain(mc, args, len);
+}
+
 static void smtp_cmd_data(struct smtp_state *st, struct mail_control *mc, const uint8_t *args, size_t len)
 {
 	(void)mc;
@@ -316,7 +354,7 @@ static const struct smtp_command smtp_commands[] = {
 	{"EHLO", smtp_cmd_ehlo, false},	    {"HELO", smtp_cmd_helo, false},
 	{"LHLO", smtp_cmd_ehlo, false},	    {"STARTTLS", smtp_cmd_starttls, false},
 	{"AUTH", smtp_cmd_auth, true},	    {"MAIL", smtp_cmd_mail, true},
-	{"RCPT", smtp_cmd_other, true},	    {"DATA", smtp_cmd_data, true},
+	{"RCPT", smtp_cmd_rcpt, true},	    {"DATA", smtp_cmd_data, true},
 	{"BDAT", smtp_cmd_bdat, true},	    {"VRFY", smtp_cmd_other, true},
 	{"EXPN", smtp_cmd_other, true},	    {"RSET", smtp_cmd_other, false},
 	{"NOOP", smtp_cmd_other, false},    {"QUIT", smtp_cmd_other, false},

@@ -319,6 +319,13 @@ void session_write_json(const struct session *s, bool reveal_credentials, struct
 	if (app_proto_family(s->app_proto) != MAIL_FAMILY_NONE && !app_proto_is_implicit_tls(s->app_proto))
 		session_json_write_starttls(&s->mail.starttls, jb);
 	session_json_write_mail(&s->mail, jb);
+	if (s->mta_sts.checked) {
+		json_object_begin(jb, "mta_sts");
+		json_string(jb, "domain", s->mta_sts.domain);
+		json_string(jb, "mode", s->mta_sts.mode);
+		json_string(jb, "result", s->mta_sts.result);
+		json_object_end(jb);
+	}
 	if (session_json_has_tls(s))
 		session_json_write_tls(&s->tls, jb);
 	json_array_begin(jb, "auth");

@@ -19,6 +19,7 @@
 #include "flow/flow_table.h"
 #include "history/history.h"
 #include "output/json.h"
+#include "policy/mta_sts.h"
 #include "sensor/log.h"
 #include "sensor/workers.h"
 #include "tls/tls.h"
@@ -52,6 +53,7 @@ struct sensor {
 	unsigned retired_count;
 	struct outputs *outputs;
 	struct history *history; /* server history verdicts, applied before a session's rules */
+	struct mta_sts_store *mta_sts; /* operator's MTA-STS policies; NULL for none */
 	pthread_mutex_t output_lock; /* taken per record written, only with workers */
 	struct sensor_lane *lanes;
 	unsigned lane_count;
@@ -118,6 +120,7 @@ static void sensor_on_session_end(void *ctx, struct session *sess)
 	struct sensor_lane *lane = ctx;
 
 	sess->sink = &lane->sink;
+	mta_sts_apply(lane->sensor->mta_sts, sess);
 	history_apply(lane->sensor->history, sess);
 	session_emit(sess, EVENT_SESSION, 0);
 	sensor_output_lock(lane->sensor);
@@ -208,6 +211,15 @@ struct sensor *sensor_new(const struct sensor_options *opt, char *err, size_t er
 		sensor_free(s);
 		return NULL;
 	}
+	if (opt->mta_sts_dir != NULL) {
+		s->mta_sts = mta_sts_load_dir(opt->mta_sts_dir, err, err_size);
+		if (s->mta_sts == NULL) {
+			sensor_free(s);
+			return NULL;
+		}
+		log_msg(LOG_LEVEL_INFO, "event=mta_sts_loaded directory=%s policies=%zu", opt->mta_sts_dir,
+			mta_sts_count(s->mta_sts));
+	}
 	for (unsigned i = 0; i < s->lane_count; i++) {
 		if (sensor_lane_init(s, &s->lanes[i]) != 0) {
 			snprintf(err, err_size, "cannot create the flow table: out of memory");
@@ -282,6 +294,7 @@ void sensor_free(struct sensor *s)
 	}
 	free(s->lanes);
 	history_close(s->history);
+	mta_sts_free(s->mta_sts);
 	if (s->outputs != NULL)
 		outputs_close(s->outputs);
 	rule_set_free(atomic_load(&s->rules));

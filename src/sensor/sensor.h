@@ -22,6 +22,7 @@ struct sensor_options {
 	struct mailtap_config cfg;
 	const char *rules_path; /* NULL to run without rules */
 	const char *state_path; /* --state: server history file; NULL keeps the history in memory */
+	const char *mta_sts_dir; /* --mta-sts-dir: operator's MTA-STS policy files; NULL for none */
 	struct output_config output;
 	bool use_ndpi;
 	uint32_t stats_interval_s; /* live: seconds between stats records, 0 for none */
