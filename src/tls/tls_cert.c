@@ -30,24 +30,38 @@ void tls_cert_summary_free(struct tls_cert_summary *cert)
 
 int tls_cert_load_store(struct tls_context *ctx)
 {
-	X509_STORE *store = X509_STORE_new();
-
+	/* The store itself is loaded on first use: many runs never see a certificate. */
 	pthread_mutex_init(&ctx->cache_lock, NULL);
-	if (store == NULL)
-		return -1;
-
-	/*
-	 * Load the bundle file once. The default paths also add the hashed
-	 * directory, which OpenSSL 3 rereads on every issuer lookup: most of
-	 * the run time on traffic with many certificates.
-	 */
-	if (X509_STORE_load_file(store, X509_get_default_cert_file()) != 1 &&
-	    X509_STORE_set_default_paths(store) != 1) {
-		X509_STORE_free(store);
-		return -1;
-	}
-	ctx->store = store;
+	ctx->store = NULL;
+	ctx->store_tried = false;
 	return 0;
+}
+
+/*
+ * Returns the trust store, loading it the first time a chain needs it, or
+ * NULL when the system store cannot be read (chains are then not checked).
+ * The bundle file is loaded once: the default paths also add the hashed
+ * directory, which OpenSSL 3 rereads on every issuer lookup, most of the
+ * run time on traffic with many certificates.
+ */
+static X509_STORE *tls_cert_store_get(struct tls_context *ctx)
+{
+	X509_STORE *store;
+
+	pthread_mutex_lock(&ctx->cache_lock);
+	if (!ctx->store_tried) {
+		ctx->store_tried = true;
+		store = X509_STORE_new();
+		if (store != NULL && X509_STORE_load_file(store, X509_get_default_cert_file()) != 1 &&
+		    X509_STORE_set_default_paths(store) != 1) {
+			X509_STORE_free(store);
+			store = NULL;
+		}
+		ctx->store = store;
+	}
+	store = ctx->store;
+	pthread_mutex_unlock(&ctx->cache_lock);
+	return store;
 }
 
 void tls_cert_free_store(struct tls_context *ctx)
@@ -230,13 +244,18 @@ static void tls_cert_verify_chain(X509 *leaf, STACK_OF(X509) *untrusted,
 				  const struct tls_cert_check *check, struct tls_cert_summary *cert)
 {
 	X509_STORE_CTX *store_ctx;
+	X509_STORE *store;
 
-	if (check->ctx == NULL || check->ctx->store == NULL)
+	/* The context is shared read-only; only its lazily loaded store and memo change, under its lock. */
+	if (check->ctx == NULL)
+		return;
+	store = tls_cert_store_get((struct tls_context *)check->ctx);
+	if (store == NULL)
 		return;
 	store_ctx = X509_STORE_CTX_new();
 	if (store_ctx == NULL)
 		return;
-	if (X509_STORE_CTX_init(store_ctx, check->ctx->store, leaf, untrusted) == 1) {
+	if (X509_STORE_CTX_init(store_ctx, store, leaf, untrusted) == 1) {
 		if (check->now_usec != 0)
 			X509_STORE_CTX_set_time(store_ctx, 0, (time_t)(check->now_usec / 1000000u));
 		cert->chain_checked = true;
@@ -317,7 +336,7 @@ struct tls_cert_summary *tls_cert_parse_message(const uint8_t *body, size_t len,
 	int count;
 
 	/* The context is shared read-only; only its memo of verdicts changes, under its lock. */
-	if (check->ctx != NULL && check->ctx->store != NULL) {
+	if (check->ctx != NULL && tls_cert_store_get((struct tls_context *)check->ctx) != NULL) {
 		cache_ctx = (struct tls_context *)check->ctx;
 		if (tls_cert_cache_key(body, len, check, key) == 0) {
 			keyed = true;

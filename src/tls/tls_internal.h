@@ -128,7 +128,8 @@ struct tls_cert_cache_slot {
 };
 
 struct tls_context {
-	struct x509_store_st *store; /* owned; NULL when the system store could not be loaded */
+	struct x509_store_st *store; /* owned; loaded on first use, NULL when it could not be */
+	bool store_tried;	     /* the load was attempted (under cache_lock) */
 	/*
 	 * Servers present the same chain to every client, and validating it is
 	 * most of a handshake's cost, so verdicts are memoized here. The cache

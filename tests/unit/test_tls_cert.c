@@ -101,7 +101,9 @@ static struct tls_context *context_trusting(const struct issued *root)
 
 	if (ctx == NULL)
 		abort();
+	pthread_mutex_init(&ctx->cache_lock, NULL);
 	ctx->store = X509_STORE_new();
+	ctx->store_tried = true; /* keep this store: no lazy load of the system one */
 	if (ctx->store == NULL || X509_STORE_add_cert(ctx->store, root->cert) != 1)
 		abort();
 	return ctx;
