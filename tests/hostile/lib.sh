@@ -146,6 +146,18 @@ measure_baseline() {
     baseline_rss_kb=$run_rss_kb
 }
 
+# measure_certificate_baseline: peak RSS of mailtap on a project capture whose
+# handshake carries a certificate, in cert_baseline_rss_kb. The system trust
+# store is loaded only when the first certificate is checked, so runs that
+# parse certificates are measured against this one.
+measure_certificate_baseline() {
+    hostile_run cert_baseline "$MAILTAP_SOURCE_DIR/captures/smtp-starttls-tls12-ipv4.pcap"
+    cert_baseline_rss_kb=$run_rss_kb
+    if [ "$cert_baseline_rss_kb" -lt "$baseline_rss_kb" ]; then
+        cert_baseline_rss_kb=$baseline_rss_kb
+    fi
+}
+
 hostile_finish() {
     if [ "$failures" -gt 0 ]; then
         echo "$test_name: $failures check(s) failed"
