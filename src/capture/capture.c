@@ -1,7 +1,8 @@
 /*
- * libpcap packet sources. Files are opened with fopen() and a 1 MiB stdio
- * buffer before libpcap sees them: libpcap 1.10 otherwise reads through the
- * default 4 KiB buffer and spends much of its time refilling it.
+ * libpcap packet sources. Files are opened with fopen() and given a 1 MiB
+ * stdio buffer before libpcap reads them, because libpcap 1.10 otherwise
+ * reads through the default 4 KiB buffer and spends much of its time
+ * refilling it.
  *
  * Classic pcap files (the four standard magic numbers: either byte order,
  * microsecond or nanosecond timestamps) are then read by capture_reader

@@ -1,6 +1,6 @@
 /*
- * Packet sources through libpcap: capture files (pcap and pcapng, told
- * apart by their contents, read through a large stdio buffer) and live
+ * Packet sources through libpcap: capture files (pcap and pcapng,
+ * recognised by their contents and read through a 1 MiB buffer) and live
  * interfaces. Lifecycle: open -> next ... -> close.
  */
 #ifndef MAILTAP_CAPTURE_H

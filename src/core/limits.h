@@ -98,7 +98,7 @@
 #define LIMIT_HISTORY_ENTRIES 262144u
 /* Sessions queued for the state file before one transaction writes them. */
 #define LIMIT_HISTORY_BATCH_SESSIONS 256u
-/* Longest wait before queued sessions are written, in microseconds of wall time. */
+/* Maximum wait before queued sessions are written, in microseconds of wall time. */
 #define LIMIT_HISTORY_BATCH_USEC 1000000u
 /* A host name used as a history key: the DNS maximum of 253 characters (RFC 1035 section 2.3.4). */
 #define LIMIT_HISTORY_NAME_BYTES 253u

@@ -32,7 +32,7 @@ enum session_end {
 
 #define SESSION_MAX_ALERTS 16
 
-/* What the server history (src/history) knew before this session; set only when it had earlier sessions. */
+/* Server history (src/history) from before this session; set only when it had earlier sessions. */
 struct session_history {
 	bool known;			/* earlier sessions of this server are in the history */
 	uint32_t sessions;		/* earlier sessions of the server (address and port, or host name) */

@@ -1,5 +1,5 @@
 /*
- * What the mail analyzers learnt about one session: STARTTLS, credentials
+ * Findings of the mail analyzers about one session: STARTTLS, credentials
  * and the server's identity. Filled by src/mail, read by the outputs and the
  * rule engine.
  */

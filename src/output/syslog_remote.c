@@ -20,7 +20,7 @@
 #include "core/limits.h"
 
 enum remote_state {
-	REMOTE_DISCONNECTED = 0, /* no socket; next_attempt_ms says when to try */
+	REMOTE_DISCONNECTED = 0, /* no socket; next_attempt_ms is the time of the next try */
 	REMOTE_CONNECTING,	 /* TCP connect(2) in progress */
 	REMOTE_CONNECTED,
 };

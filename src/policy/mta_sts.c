@@ -1,7 +1,7 @@
 /*
  * MTA-STS (RFC 8461): policy files in the format of section 3.2, mx pattern
  * matching of section 4.1, and the checks of section 4 applied to what a
- * passive sensor sees. Result names are the TLS-RPT types of RFC 8460
+ * passive sensor can observe. Result names are the TLS-RPT types of RFC 8460
  * section 4.3.
  */
 #include "policy/mta_sts.h"
@@ -46,7 +46,7 @@ static size_t mta_sts_trim(const char **p, size_t len)
 	return len;
 }
 
-/* Applies one "key: value" line; unknown keys are ignored as the RFC asks. */
+/* Applies one "key: value" line. Unknown keys are ignored, as RFC 8461 section 3.2 requires. */
 static int mta_sts_policy_line(struct mta_sts_policy *out, const char *line, size_t len, char *err, size_t err_size)
 {
 	const char *colon = memchr(line, ':', len);

@@ -347,7 +347,7 @@ int report_main(int argc, char **argv, FILE *out, FILE *err)
 	}
 	free(buf);
 
-	/* A file that could not be read, or that holds no mailtap record, makes any summary misleading. */
+	/* A file that could not be read, or that contains no mailtap record, makes any summary misleading. */
 	if (status == 0 && r.sessions == 0 && r.alerts == 0 && r.malformed > 0) {
 		fprintf(err, "mailtap report: no mailtap JSON records in the input (%llu lines skipped); "
 			     "give the output of 'mailtap --json FILE'\n",

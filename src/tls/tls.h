@@ -90,7 +90,7 @@ struct tls_summary;
 /*
  * Returns the name of the negotiated cipher: the IANA suite name, the SSL
  * 2.0 kind name for SSLv2, or 0xHHHH (0xHHHHHH for SSLv2) when unnamed;
- * buf holds the fallback.
+ * buf receives the fallback.
  */
 const char *tls_summary_cipher_name(const struct tls_summary *t, char buf[TLS_CIPHER_NAME_SIZE]);
 /* Grades the negotiated cipher; every SSL 2.0 kind is insecure (MD5 MACs, export or single DES). */

@@ -2,15 +2,11 @@
 # The application caps must be counted in --stats, as every other cap is
 # ("Hitting a cap degrades one flow: it is marked, logged once, counted").
 # A line past LIMIT_LINE_BYTES_DEFAULT, an IMAP literal or BDAT chunk past
-# LIMIT_LITERAL_BYTES_DEFAULT, and a TLS handshake that does not parse
-# mark their session today but leave no counter in the stats record, and
-# BDAT chunks past the literal cap do not even mark the session. The
-# stderr form of --stats also leaves out capture.files_damaged, which the
-# JSON stats record has.
-#
-# This test fails until those counters exist. The counter names below are
-# the ones this test proposes (section "app"); whoever adds the counters
-# may choose other names and change them here in the same change.
+# LIMIT_LITERAL_BYTES_DEFAULT, and a TLS handshake that does not parse each
+# mark their session and count in the "app" section of the stats record. A
+# BDAT chunk past the literal cap also marks its session inconclusive, and
+# the stderr form of --stats lists capture.files_damaged as the JSON record
+# does.
 
 source "$(dirname "$0")/lib.sh"
 hostile_setup test_hostile_cap_counters
