@@ -770,6 +770,7 @@ void flow_table_process(struct flow_table *t, const struct packet_view *pkt)
 	uint64_t hash;
 	struct flow *f;
 	enum direction dir;
+	bool classify;
 
 	t->now_usec = pkt->ts_usec;
 	flow_table_expire(t, pkt->ts_usec);
@@ -804,12 +805,25 @@ void flow_table_process(struct flow_table *t, const struct packet_view *pkt)
 		t->stats.counts[FLOW_COUNT_BYPASSED_PACKETS]++;
 		return;
 	}
-	if (!f->classify_done && (pkt->payload_len > 0 || (pkt->tcp_flags & TCP_FLAG_SYN))) {
+	classify = !f->classify_done && (pkt->payload_len > 0 || (pkt->tcp_flags & TCP_FLAG_SYN));
+
+	/* A flow off the mail ports has no analyzer until nDPI calls it mail. */
+	if (classify && f->role == FLOW_ROLE_PENDING) {
 		flow_classify_packet(t, f, pkt);
 		if (f->bypassed)
 			return;
+		classify = false;
 	}
 	flow_reassemble(t, f, dir, pkt);
+
+	/*
+	 * On a mail port the analyzer reads the packet first: when it recognises
+	 * a greeting or a TLS hello, nDPI never has to see the flow.
+	 */
+	if (classify && !f->bypassed && !f->classify_done)
+		flow_classify_packet(t, f, pkt);
+	if (f->bypassed)
+		return;
 	if (f->role == FLOW_ROLE_PENDING && f->classify_done)
 		flow_classify_give_up(t, f);
 	if (f->role == FLOW_ROLE_MAIL && f->app != NULL && app_analyzer_is_done(f->app))

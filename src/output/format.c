@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/decimal.h"
 #include "core/session.h"
 #include "tls/tls.h"
 
@@ -144,10 +145,21 @@ static const char *format_timestamp_with(uint64_t usec, const char *suffix, char
 		return buf;
 	}
 
-	/* The modulo operations are no-ops for gmtime_r's ranges; they bound the width for the compiler. */
-	snprintf(buf, FORMAT_TIMESTAMP_SIZE, "%04u-%02u-%02uT%02u:%02u:%02u.%06u%s",
-		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
-		 (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, frac, suffix);
+	/* gmtime_r keeps every field in range, and the clamp above keeps the year at four digits. */
+	decimal_padded((uint64_t)tm.tm_year + 1900, 4, buf);
+	buf[4] = '-';
+	decimal_padded((uint64_t)tm.tm_mon + 1, 2, buf + 5);
+	buf[7] = '-';
+	decimal_padded((uint64_t)tm.tm_mday, 2, buf + 8);
+	buf[10] = 'T';
+	decimal_padded((uint64_t)tm.tm_hour, 2, buf + 11);
+	buf[13] = ':';
+	decimal_padded((uint64_t)tm.tm_min, 2, buf + 14);
+	buf[16] = ':';
+	decimal_padded((uint64_t)tm.tm_sec, 2, buf + 17);
+	buf[19] = '.';
+	decimal_padded(frac, 6, buf + 20);
+	memcpy(buf + 26, suffix, strlen(suffix) + 1);
 	return buf;
 }
 
@@ -161,10 +173,27 @@ const char *format_timestamp_5424(uint64_t usec, char buf[FORMAT_TIMESTAMP_SIZE]
 	return format_timestamp_with(usec, "Z", buf);
 }
 
+/* Writes a dotted quad; glibc's inet_ntop() formats IPv4 through sprintf(). */
+static void format_ipv4(const uint8_t addr[4], char buf[FORMAT_IP_SIZE])
+{
+	size_t o = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (i > 0)
+			buf[o++] = '.';
+		o += decimal_u64(addr[i], buf + o);
+	}
+	buf[o] = '\0';
+}
+
 const char *format_ip(const struct endpoint *e, char buf[FORMAT_IP_SIZE])
 {
 	int family = e->family == 6 ? AF_INET6 : AF_INET;
 
+	if (family == AF_INET) {
+		format_ipv4(e->addr, buf);
+		return buf;
+	}
 	if (inet_ntop(family, e->addr, buf, FORMAT_IP_SIZE) == NULL)
 		snprintf(buf, FORMAT_IP_SIZE, "invalid");
 	return buf;

@@ -1,10 +1,10 @@
 /* JSON builder with UTF-8 validation (RFC 8259, RFC 3629). */
 #include "output/json.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/decimal.h"
 
 void json_init(struct json_builder *jb)
 {
@@ -117,7 +117,12 @@ size_t json_escape_bytes(const void *value, size_t len, char *out, size_t out_si
 		} else {
 			/* Control bytes, DEL and bytes of invalid UTF-8 alike. */
 			seq = 1;
-			esc_len = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", p[i]);
+			static const char hex[] = "0123456789abcdef";
+
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[p[i] >> 4];
+			esc[5] = hex[p[i] & 0x0f];
+			esc_len = 6;
 		}
 		if (o + esc_len >= out_size)
 			break;
@@ -206,20 +211,27 @@ void json_string_bytes(struct json_builder *jb, const char *key, const void *val
 
 void json_uint(struct json_builder *jb, const char *key, uint64_t value)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRIu64, value);
+	char num[DECIMAL_U64_MAX_DIGITS];
+	size_t n = decimal_u64(value, num);
 
 	json_member_start(jb, key);
-	json_put(jb, num, (size_t)n);
+	json_put(jb, num, n);
 }
 
 void json_int(struct json_builder *jb, const char *key, int64_t value)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRId64, value);
+	char num[1 + DECIMAL_U64_MAX_DIGITS];
+	size_t n = 0;
+	uint64_t magnitude = (uint64_t)value;
 
+	/* Negating in uint64_t keeps INT64_MIN exact. */
+	if (value < 0) {
+		num[n++] = '-';
+		magnitude = 0 - magnitude;
+	}
+	n += decimal_u64(magnitude, num + n);
 	json_member_start(jb, key);
-	json_put(jb, num, (size_t)n);
+	json_put(jb, num, n);
 }
 
 void json_bool(struct json_builder *jb, const char *key, bool value)

@@ -10,6 +10,7 @@
  * extension list followed by the signature algorithms.
  * Digests go through libcrypto's EVP interface.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,16 +35,118 @@ static void tls_hex_encode(const uint8_t *bytes, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static void tls_digest_text(EVP_MD_CTX *md, const char *text)
+/*
+ * Digest algorithms fetched once per process. EVP_md5() and EVP_sha256()
+ * make every EVP_DigestInit_ex() look the algorithm up in the provider
+ * again, which costs more than hashing a ClientHello.
+ */
+static EVP_MD *tls_md5_algorithm;
+static EVP_MD *tls_sha256_algorithm;
+static pthread_once_t tls_digest_once = PTHREAD_ONCE_INIT;
+
+static void tls_digest_fetch(void)
 {
-	EVP_DigestUpdate(md, text, strlen(text));
+	tls_md5_algorithm = EVP_MD_fetch(NULL, "MD5", NULL);
+	tls_sha256_algorithm = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/*
+ * Text fed to a digest through a small buffer, so a fingerprint string of
+ * any length costs a few EVP_DigestUpdate() calls rather than one per value.
+ */
+struct text_digest {
+	EVP_MD_CTX *md;
+	size_t len;
+	char buf[512];
+};
+
+static int text_digest_begin(struct text_digest *td, bool sha256)
+{
+	const EVP_MD *algorithm;
+
+	pthread_once(&tls_digest_once, tls_digest_fetch);
+	algorithm = sha256 ? tls_sha256_algorithm : tls_md5_algorithm;
+	td->len = 0;
+	td->md = algorithm != NULL ? EVP_MD_CTX_new() : NULL;
+	if (td->md == NULL)
+		return -1;
+	if (EVP_DigestInit_ex(td->md, algorithm, NULL) != 1) {
+		EVP_MD_CTX_free(td->md);
+		td->md = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void text_digest_flush(struct text_digest *td)
+{
+	EVP_DigestUpdate(td->md, td->buf, td->len);
+	td->len = 0;
+}
+
+/* Every append writes at most 6 bytes: a separator and a 5-digit value. */
+static void text_digest_reserve(struct text_digest *td)
+{
+	if (td->len + 6 > sizeof(td->buf))
+		text_digest_flush(td);
+}
+
+static void text_digest_char(struct text_digest *td, char c)
+{
+	text_digest_reserve(td);
+	td->buf[td->len++] = c;
+}
+
+/* Appends the optional separator, then value in decimal. */
+static void text_digest_decimal(struct text_digest *td, char separator, uint16_t value)
+{
+	char digits[5];
+	size_t n = 0;
+
+	text_digest_reserve(td);
+	if (separator != '\0')
+		td->buf[td->len++] = separator;
+	do {
+		digits[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value != 0);
+	while (n > 0)
+		td->buf[td->len++] = digits[--n];
+}
+
+/* Appends the optional separator, then value as 4 lowercase hex digits. */
+static void text_digest_hex4(struct text_digest *td, char separator, uint16_t value)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	text_digest_reserve(td);
+	if (separator != '\0')
+		td->buf[td->len++] = separator;
+	for (int shift = 12; shift >= 0; shift -= 4)
+		td->buf[td->len++] = digits[(value >> shift) & 0x0f];
+}
+
+/* Finishes the digest into hex digits (2 per digest byte); returns -1 when libcrypto fails. */
+static int text_digest_finish(struct text_digest *td, size_t digest_size, char *hex)
+{
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	int rc = -1;
+
+	text_digest_flush(td);
+	if (EVP_DigestFinal_ex(td->md, digest, &digest_len) == 1 && digest_len == digest_size) {
+		tls_hex_encode(digest, digest_len, hex);
+		rc = 0;
+	}
+	EVP_MD_CTX_free(td->md);
+	td->md = NULL;
+	return rc;
 }
 
 /* Appends the values of list (width 1 or 2 bytes) in decimal joined by "-", GREASE left out. */
-static void tls_ja3_append_list(EVP_MD_CTX *md, struct cursor list, size_t width)
+static void tls_ja3_append_list(struct text_digest *td, struct cursor list, size_t width)
 {
-	bool first = true;
-	char number[8];
+	char separator = '\0';
 
 	while (cursor_remaining(&list) >= width) {
 		uint16_t value = 0;
@@ -55,17 +158,15 @@ static void tls_ja3_append_list(EVP_MD_CTX *md, struct cursor list, size_t width
 			break;
 		if (width == 2 && tls_is_grease(value))
 			continue;
-		snprintf(number, sizeof(number), "%s%u", first ? "" : "-", (unsigned)value);
-		tls_digest_text(md, number);
-		first = false;
+		text_digest_decimal(td, separator, value);
+		separator = '-';
 	}
 }
 
 /* Appends the extension types of an extensions block, as tls_ja3_append_list does. */
-static void tls_ja3_append_extensions(EVP_MD_CTX *md, struct cursor block)
+static void tls_ja3_append_extensions(struct text_digest *td, struct cursor block)
 {
-	bool first = true;
-	char number[8];
+	char separator = '\0';
 	uint16_t type;
 	uint16_t len;
 
@@ -74,64 +175,44 @@ static void tls_ja3_append_extensions(EVP_MD_CTX *md, struct cursor block)
 			break;
 		if (tls_is_grease(type))
 			continue;
-		snprintf(number, sizeof(number), "%s%u", first ? "" : "-", (unsigned)type);
-		tls_digest_text(md, number);
-		first = false;
+		text_digest_decimal(td, separator, type);
+		separator = '-';
 	}
-}
-
-/* Finishes an MD5 into 32 hex digits; writes "" when libcrypto fails. */
-static void tls_md5_finish(EVP_MD_CTX *md, char out[33])
-{
-	uint8_t digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
-
-	if (EVP_DigestFinal_ex(md, digest, &digest_len) != 1 || digest_len != 16) {
-		out[0] = '\0';
-		return;
-	}
-	tls_hex_encode(digest, 16, out);
 }
 
 void tls_fingerprint_ja3(const struct tls_client_hello *ch, char out[33])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	char number[8];
+	struct text_digest td;
 
 	out[0] = '\0';
-	if (md == NULL)
+	if (text_digest_begin(&td, false) < 0)
 		return;
-	if (EVP_DigestInit_ex(md, EVP_md5(), NULL) == 1) {
-		snprintf(number, sizeof(number), "%u,", (unsigned)ch->legacy_version);
-		tls_digest_text(md, number);
-		tls_ja3_append_list(md, ch->ciphers, 2);
-		tls_digest_text(md, ",");
-		tls_ja3_append_extensions(md, ch->extensions);
-		tls_digest_text(md, ",");
-		tls_ja3_append_list(md, ch->groups, 2);
-		tls_digest_text(md, ",");
-		tls_ja3_append_list(md, ch->point_formats, 1);
-		tls_md5_finish(md, out);
-	}
-	EVP_MD_CTX_free(md);
+	text_digest_decimal(&td, '\0', ch->legacy_version);
+	text_digest_char(&td, ',');
+	tls_ja3_append_list(&td, ch->ciphers, 2);
+	text_digest_char(&td, ',');
+	tls_ja3_append_extensions(&td, ch->extensions);
+	text_digest_char(&td, ',');
+	tls_ja3_append_list(&td, ch->groups, 2);
+	text_digest_char(&td, ',');
+	tls_ja3_append_list(&td, ch->point_formats, 1);
+	if (text_digest_finish(&td, 16, out) < 0)
+		out[0] = '\0';
 }
 
 void tls_fingerprint_ja3s(const struct tls_server_hello *sh, char out[33])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	char number[16];
+	struct text_digest td;
 
 	out[0] = '\0';
-	if (md == NULL)
+	if (text_digest_begin(&td, false) < 0)
 		return;
-	if (EVP_DigestInit_ex(md, EVP_md5(), NULL) == 1) {
-		snprintf(number, sizeof(number), "%u,%u,", (unsigned)sh->legacy_version,
-			 (unsigned)sh->cipher);
-		tls_digest_text(md, number);
-		tls_ja3_append_extensions(md, sh->extensions);
-		tls_md5_finish(md, out);
-	}
-	EVP_MD_CTX_free(md);
+	text_digest_decimal(&td, '\0', sh->legacy_version);
+	text_digest_decimal(&td, ',', sh->cipher);
+	text_digest_char(&td, ',');
+	tls_ja3_append_extensions(&td, sh->extensions);
+	if (text_digest_finish(&td, 16, out) < 0)
+		out[0] = '\0';
 }
 
 /* Two-character version code of JA4, from the highest supported_versions value or legacy_version. */
@@ -250,40 +331,30 @@ static int tls_ja4_collect(struct cursor list, bool extension_block, uint16_t **
 static void tls_ja4_hash(const uint16_t *values, size_t count, const struct cursor *sig_algs,
 			 char out[JA4_HASH_LEN + 1])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint8_t digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
-	char item[8];
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	struct text_digest td;
+	char hex[2 * 32 + 1];
 
 	memcpy(out, JA4_EMPTY_HASH, JA4_HASH_LEN + 1);
-	if (md == NULL)
+	if (text_digest_begin(&td, true) < 0)
 		return;
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
-		for (size_t i = 0; i < count; i++) {
-			snprintf(item, sizeof(item), "%s%04x", i == 0 ? "" : ",", values[i]);
-			tls_digest_text(md, item);
-		}
-		if (sig_algs != NULL) {
-			struct cursor list = *sig_algs;
-			uint16_t value;
-			bool first = true;
+	for (size_t i = 0; i < count; i++)
+		text_digest_hex4(&td, i == 0 ? '\0' : ',', values[i]);
+	if (sig_algs != NULL) {
+		struct cursor list = *sig_algs;
+		uint16_t value;
+		char separator = '_';
 
-			while (cursor_be16(&list, &value) == 0) {
-				if (tls_is_grease(value))
-					continue;
-				snprintf(item, sizeof(item), "%s%04x", first ? "_" : ",", value);
-				tls_digest_text(md, item);
-				first = false;
-			}
-		}
-		if (EVP_DigestFinal_ex(md, digest, &digest_len) == 1 && digest_len == 32) {
-			tls_hex_encode(digest, digest_len, hex);
-			memcpy(out, hex, JA4_HASH_LEN);
-			out[JA4_HASH_LEN] = '\0';
+		while (cursor_be16(&list, &value) == 0) {
+			if (tls_is_grease(value))
+				continue;
+			text_digest_hex4(&td, separator, value);
+			separator = ',';
 		}
 	}
-	EVP_MD_CTX_free(md);
+	if (text_digest_finish(&td, 32, hex) == 0) {
+		memcpy(out, hex, JA4_HASH_LEN);
+		out[JA4_HASH_LEN] = '\0';
+	}
 }
 
 /* Counts the non-GREASE extensions of a block (SNI and ALPN included). */

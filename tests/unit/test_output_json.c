@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/decimal.h"
 #include "core/session.h"
 #include "output/format.h"
 #include "output/json.h"
@@ -624,6 +625,55 @@ static void test_random_strings_decode(void)
 	rmdir(dir);
 }
 
+/* Integers are formatted without printf; the edges must still match printf's output. */
+static void test_integer_members(void)
+{
+	static const struct {
+		uint64_t value;
+		const char *text;
+	} unsigned_cases[] = {
+		{0, "{\"n\":0}"},
+		{9, "{\"n\":9}"},
+		{10, "{\"n\":10}"},
+		{4294967296u, "{\"n\":4294967296}"},
+		{UINT64_MAX, "{\"n\":18446744073709551615}"},
+	};
+	static const struct {
+		int64_t value;
+		const char *text;
+	} signed_cases[] = {
+		{0, "{\"n\":0}"},
+		{-1, "{\"n\":-1}"},
+		{INT64_MAX, "{\"n\":9223372036854775807}"},
+		{INT64_MIN, "{\"n\":-9223372036854775808}"},
+	};
+	struct json_builder jb;
+	char padded[8];
+
+	json_init(&jb);
+	for (size_t i = 0; i < sizeof(unsigned_cases) / sizeof(unsigned_cases[0]); i++) {
+		json_reset(&jb);
+		json_object_begin(&jb, NULL);
+		json_uint(&jb, "n", unsigned_cases[i].value);
+		json_object_end(&jb);
+		CHECK_EQ_STR(jb.buf, unsigned_cases[i].text);
+	}
+	for (size_t i = 0; i < sizeof(signed_cases) / sizeof(signed_cases[0]); i++) {
+		json_reset(&jb);
+		json_object_begin(&jb, NULL);
+		json_int(&jb, "n", signed_cases[i].value);
+		json_object_end(&jb);
+		CHECK_EQ_STR(jb.buf, signed_cases[i].text);
+	}
+	json_free(&jb);
+
+	memset(padded, 0, sizeof(padded));
+	decimal_padded(7, 6, padded);
+	CHECK_EQ_STR(padded, "000007");
+	decimal_padded(1234567, 6, padded);
+	CHECK_EQ_STR(padded, "234567");
+}
+
 int main(void)
 {
 	test_records_parse_back();
@@ -635,5 +685,6 @@ int main(void)
 	test_ipv6_text_form();
 	test_cipher_names();
 	test_random_strings_decode();
+	test_integer_members();
 	return test_finish("test_output_json");
 }
