@@ -763,6 +763,21 @@ static void flow_classify_give_up(struct flow_table *t, struct flow *f)
 	flow_bypass(t, f);
 }
 
+/*
+ * True for a segment that starts with a TLS handshake record holding a
+ * ClientHello or ServerHello. Off the mail ports such a flow is not mail
+ * in clear text, and nDPI 4.2 would spend tens of thousands of
+ * instructions dissecting its handshake only to say so.
+ */
+static bool flow_payload_is_tls_hello(const struct packet_view *pkt)
+{
+	const uint8_t *p = pkt->payload;
+
+	if (pkt->payload_len < 6)
+		return false;
+	return p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04 && (p[5] == 0x01 || p[5] == 0x02);
+}
+
 void flow_table_process(struct flow_table *t, const struct packet_view *pkt)
 {
 	struct flow_key key;
@@ -809,6 +824,12 @@ void flow_table_process(struct flow_table *t, const struct packet_view *pkt)
 
 	/* A flow off the mail ports has no analyzer until nDPI calls it mail. */
 	if (classify && f->role == FLOW_ROLE_PENDING) {
+		if (flow_payload_is_tls_hello(pkt)) {
+			flow_held_free(f);
+			f->classify_done = true;
+			flow_classify_give_up(t, f);
+			return;
+		}
 		flow_classify_packet(t, f, pkt);
 		if (f->bypassed)
 			return;

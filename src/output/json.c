@@ -1,6 +1,7 @@
 /* JSON builder with UTF-8 validation (RFC 8259, RFC 3629). */
 #include "output/json.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +96,7 @@ static size_t utf8_sequence_length(const uint8_t *p, size_t avail)
 
 size_t json_escape_bytes(const void *value, size_t len, char *out, size_t out_size)
 {
+	static const char hex[] = "0123456789abcdef";
 	const uint8_t *p = value;
 	size_t o = 0;
 	size_t i = 0;
@@ -102,12 +104,26 @@ size_t json_escape_bytes(const void *value, size_t len, char *out, size_t out_si
 	while (i < len) {
 		char esc[8];
 		size_t esc_len;
-		size_t seq = utf8_sequence_length(p + i, len - i);
+		size_t seq;
+		size_t run = i;
 
-		if (seq == 1 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] != 0x7f) {
-			esc[0] = (char)p[i];
-			esc_len = 1;
-		} else if (seq == 1 && (p[i] == '"' || p[i] == '\\')) {
+		/* Printable ASCII other than the quote and backslash is copied as it is, a run at a time. */
+		while (run < len && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i) {
+			size_t n = run - i;
+
+			if (o + n >= out_size)
+				n = out_size > o ? out_size - o - 1 : 0;
+			memcpy(out + o, p + i, n);
+			o += n;
+			i += n;
+			if (i < run)
+				break;
+			continue;
+		}
+		seq = utf8_sequence_length(p + i, len - i);
+		if (seq == 1 && (p[i] == '"' || p[i] == '\\')) {
 			esc[0] = '\\';
 			esc[1] = (char)p[i];
 			esc_len = 2;
@@ -117,8 +133,6 @@ size_t json_escape_bytes(const void *value, size_t len, char *out, size_t out_si
 		} else {
 			/* Control bytes, DEL and bytes of invalid UTF-8 alike. */
 			seq = 1;
-			static const char hex[] = "0123456789abcdef";
-
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[p[i] >> 4];
 			esc[5] = hex[p[i] & 0x0f];
@@ -154,8 +168,18 @@ static void json_member_start(struct json_builder *jb, const char *key)
 		json_put(jb, ",", 1);
 	jb->has_member[jb->depth] = true;
 	if (key != NULL) {
-		json_write_escaped(jb, key, strlen(key));
-		json_put(jb, ":", 1);
+		size_t key_len = strlen(key);
+
+		/* Keys are names in the program text, plain ASCII that needs no escaping. */
+		assert(strcspn(key, "\"\\") == key_len);
+		if (!json_reserve(jb, key_len + 3))
+			return;
+		jb->buf[jb->len++] = '"';
+		memcpy(jb->buf + jb->len, key, key_len);
+		jb->len += key_len;
+		jb->buf[jb->len++] = '"';
+		jb->buf[jb->len++] = ':';
+		jb->buf[jb->len] = '\0';
 	}
 }
 

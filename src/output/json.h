@@ -27,7 +27,12 @@ void json_free(struct json_builder *jb);
 /* Empties the buffer for the next record, keeping its memory. */
 void json_reset(struct json_builder *jb);
 
-/* In each call, key is the member name inside an object and NULL inside an array or at top level. */
+/*
+ * In each call, key is the member name inside an object and NULL inside an
+ * array or at top level. Keys are names from the program text and are
+ * written unescaped, so they must be printable ASCII without a quote or
+ * backslash.
+ */
 void json_object_begin(struct json_builder *jb, const char *key);
 void json_object_end(struct json_builder *jb);
 void json_array_begin(struct json_builder *jb, const char *key);
