@@ -14,6 +14,7 @@
  */
 #include "capture/capture.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <signal.h>
@@ -164,16 +165,10 @@ static int capture_reader_fill(struct capture_reader *r, size_t need)
 /* Reads the four fields of a record header in the file's byte order. */
 static void capture_reader_header(const struct capture_reader *r, const uint8_t *bytes, uint32_t field[4])
 {
-	struct cursor cur;
-
-	cursor_init(&cur, bytes, CAPTURE_RECORD_HEADER);
-	for (int i = 0; i < 4; i++) {
-		field[i] = 0;
-		if (r->big_endian)
-			cursor_be32(&cur, &field[i]);
-		else
-			cursor_le32(&cur, &field[i]);
-	}
+	/* The caller checked that CAPTURE_RECORD_HEADER bytes are buffered. */
+	memcpy(field, bytes, CAPTURE_RECORD_HEADER);
+	for (int i = 0; i < 4; i++)
+		field[i] = r->big_endian ? be32toh(field[i]) : le32toh(field[i]);
 }
 
 __attribute__((format(printf, 2, 3))) static int capture_reader_fail(struct capture *c, const char *fmt, ...)

@@ -94,6 +94,11 @@ static size_t utf8_sequence_length(const uint8_t *p, size_t avail)
 	return n;
 }
 
+/* Bytes copied into a JSON string unchanged: printable ASCII except the quote and backslash. */
+static const bool json_plain_byte[256] = {
+	[0x20] = true, [0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7e] = true,
+};
+
 size_t json_escape_bytes(const void *value, size_t len, char *out, size_t out_size)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -108,7 +113,7 @@ size_t json_escape_bytes(const void *value, size_t len, char *out, size_t out_si
 		size_t run = i;
 
 		/* Printable ASCII other than the quote and backslash is copied as it is, a run at a time. */
-		while (run < len && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+		while (run < len && json_plain_byte[p[run]])
 			run++;
 		if (run > i) {
 			size_t n = run - i;

@@ -71,6 +71,7 @@ struct tls_context *tls_context_new(void)
 		return NULL;
 	/* Without a readable system store, chains are reported as not checked. */
 	(void)tls_cert_load_store(ctx);
+	pthread_mutex_init(&ctx->fingerprint_lock, NULL);
 	return ctx;
 }
 
@@ -79,6 +80,7 @@ void tls_context_free(struct tls_context *ctx)
 	if (ctx == NULL)
 		return;
 	tls_cert_free_store(ctx);
+	pthread_mutex_destroy(&ctx->fingerprint_lock);
 	free(ctx);
 }
 
@@ -144,7 +146,7 @@ static int tls_on_message(struct tls_parser *p, enum direction dir, uint8_t type
 	int rc = 0;
 
 	if (dir == DIR_TO_SERVER && type == TLS_HANDSHAKE_CLIENT_HELLO)
-		return tls_session_client_hello(p->session, m->data, m->len, m->record_version);
+		return tls_session_client_hello(p->session, p->ctx, m->data, m->len, m->record_version);
 	if (dir == DIR_TO_CLIENT && type == TLS_HANDSHAKE_SERVER_HELLO) {
 		rc = tls_session_server_hello(p->session, m->data, m->len);
 		if (rc > 0)

@@ -401,3 +401,126 @@ out:
 	free(ciphers);
 	free(extensions);
 }
+
+/* A key under construction; overflowed when the inputs do not fit. */
+struct fingerprint_key {
+	size_t len;
+	bool overflowed;
+	uint8_t bytes[TLS_FINGERPRINT_KEY_MAX];
+};
+
+static void fingerprint_key_add(struct fingerprint_key *k, const void *data, size_t len)
+{
+	if (len == 0)
+		return;
+	if (k->overflowed || len > sizeof(k->bytes) - k->len) {
+		k->overflowed = true;
+		return;
+	}
+	memcpy(k->bytes + k->len, data, len);
+	k->len += len;
+}
+
+/* Adds a length-prefixed byte string, so that two lists never run into each other. */
+static void fingerprint_key_add_list(struct fingerprint_key *k, const uint8_t *data, size_t len)
+{
+	uint16_t prefix = (uint16_t)len;
+
+	if (len > UINT16_MAX) {
+		k->overflowed = true;
+		return;
+	}
+	fingerprint_key_add(k, &prefix, sizeof(prefix));
+	fingerprint_key_add(k, data, len);
+}
+
+/*
+ * Collects what JA3 and JA4 read: the versions, the SNI flag, the cipher,
+ * group, point format and signature algorithm lists, the extension types
+ * in order and the first ALPN value. Extension contents such as key shares
+ * differ between connections and are left out.
+ */
+static void fingerprint_key_build(const struct tls_client_hello *ch, struct fingerprint_key *k)
+{
+	const char *version = tls_ja4_version(ch);
+	uint8_t flags = (uint8_t)((ch->has_sni ? 1 : 0) | (ch->has_supported_versions ? 2 : 0));
+	struct cursor block = ch->extensions;
+	uint8_t types[TLS_FINGERPRINT_KEY_MAX];
+	size_t type_bytes = 0;
+	uint16_t type;
+	uint16_t len;
+
+	k->len = 0;
+	k->overflowed = false;
+	fingerprint_key_add(k, &ch->legacy_version, sizeof(ch->legacy_version));
+	fingerprint_key_add(k, version, 2);
+	fingerprint_key_add(k, &flags, sizeof(flags));
+	fingerprint_key_add_list(k, ch->ciphers.data + ch->ciphers.pos, cursor_remaining(&ch->ciphers));
+	fingerprint_key_add_list(k, ch->groups.data + ch->groups.pos, cursor_remaining(&ch->groups));
+	fingerprint_key_add_list(k, ch->point_formats.data + ch->point_formats.pos,
+				 cursor_remaining(&ch->point_formats));
+	fingerprint_key_add_list(k, ch->sig_algs.data + ch->sig_algs.pos, cursor_remaining(&ch->sig_algs));
+	fingerprint_key_add_list(k, ch->alpn_first, ch->alpn_first != NULL ? ch->alpn_first_len : 0);
+
+	/* The walk stops where the JA3 and JA4 walks stop: at the first extension that does not fit. */
+	while (cursor_be16(&block, &type) == 0 && cursor_be16(&block, &len) == 0 && cursor_skip(&block, len) == 0) {
+		if (type_bytes + 2 > sizeof(types)) {
+			k->overflowed = true;
+			return;
+		}
+		types[type_bytes++] = (uint8_t)(type >> 8);
+		types[type_bytes++] = (uint8_t)type;
+	}
+	fingerprint_key_add_list(k, types, type_bytes);
+}
+
+/* FNV-1a, enough to spread keys over the slots; the slot compares the whole key. */
+static uint32_t fingerprint_key_hash(const struct fingerprint_key *k)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < k->len; i++) {
+		h ^= k->bytes[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+void tls_fingerprint_client(const struct tls_context *ctx, const struct tls_client_hello *ch, char ja3[33],
+			    char ja4[40])
+{
+	struct tls_context *memo = (struct tls_context *)ctx;
+	struct tls_fingerprint_memo_slot *slot = NULL;
+	struct fingerprint_key key;
+	bool hit = false;
+
+	/* The context is shared read-only; only its memo changes, under its lock. */
+	if (memo != NULL) {
+		fingerprint_key_build(ch, &key);
+		if (!key.overflowed)
+			slot = &memo->fingerprints[fingerprint_key_hash(&key) % TLS_FINGERPRINT_MEMO_SLOTS];
+	}
+	if (slot != NULL) {
+		pthread_mutex_lock(&memo->fingerprint_lock);
+		if (slot->used && slot->key_len == key.len && memcmp(slot->key, key.bytes, key.len) == 0) {
+			memcpy(ja3, slot->ja3, sizeof(slot->ja3));
+			memcpy(ja4, slot->ja4, sizeof(slot->ja4));
+			hit = true;
+		}
+		pthread_mutex_unlock(&memo->fingerprint_lock);
+	}
+	if (hit)
+		return;
+
+	tls_fingerprint_ja3(ch, ja3);
+	tls_fingerprint_ja4(ch, ja4);
+	if (slot != NULL) {
+		pthread_mutex_lock(&memo->fingerprint_lock);
+		slot->used = true;
+		slot->key_len = (uint16_t)key.len;
+		memcpy(slot->key, key.bytes, key.len);
+		memcpy(slot->ja3, ja3, sizeof(slot->ja3));
+		memcpy(slot->ja4, ja4, sizeof(slot->ja4));
+		pthread_mutex_unlock(&memo->fingerprint_lock);
+	}
+}

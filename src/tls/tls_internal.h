@@ -95,6 +95,9 @@ int tls_sslv2_parse_server_hello(const uint8_t *msg, size_t len, struct tls_summ
 void tls_fingerprint_ja3(const struct tls_client_hello *ch, char out[33]);
 void tls_fingerprint_ja3s(const struct tls_server_hello *sh, char out[33]);
 void tls_fingerprint_ja4(const struct tls_client_hello *ch, char out[40]);
+/* JA3 and JA4 of a ClientHello, remembered in ctx for the next client with the same lists; ctx may be NULL. */
+void tls_fingerprint_client(const struct tls_context *ctx, const struct tls_client_hello *ch, char ja3[33],
+			    char ja4[40]);
 
 struct session;
 
@@ -105,7 +108,7 @@ struct session;
  * tls_session_sslv2_record return 1 when nothing after that message can
  * be read in clear (a TLS 1.3 ServerHello, an SSL 2.0 SERVER-HELLO).
  */
-int tls_session_client_hello(struct session *s, const uint8_t *body, size_t len,
+int tls_session_client_hello(struct session *s, const struct tls_context *ctx, const uint8_t *body, size_t len,
 			     uint16_t record_version);
 int tls_session_server_hello(struct session *s, const uint8_t *body, size_t len);
 int tls_session_sslv2_record(struct session *s, enum direction dir, const uint8_t *msg, size_t len);
@@ -127,6 +130,23 @@ struct tls_cert_cache_slot {
 	struct tls_cert_summary *summary; /* owned copy */
 };
 
+/*
+ * Client fingerprints remembered per context. Real clients send the same
+ * cipher and extension lists again and again, and hashing them anew cost
+ * about 25,000 instructions per ClientHello. The key is every input that
+ * JA3 and JA4 read; a longer key is not remembered.
+ */
+#define TLS_FINGERPRINT_MEMO_SLOTS 256u
+#define TLS_FINGERPRINT_KEY_MAX 1024u
+
+struct tls_fingerprint_memo_slot {
+	bool used;
+	uint16_t key_len;
+	uint8_t key[TLS_FINGERPRINT_KEY_MAX];
+	char ja3[33];
+	char ja4[40];
+};
+
 struct tls_context {
 	struct x509_store_st *store; /* owned; loaded on first use, NULL when it could not be */
 	bool store_tried;	     /* the load was attempted (under cache_lock) */
@@ -140,6 +160,8 @@ struct tls_context {
 	struct tls_cert_cache_slot cache[TLS_CERT_CACHE_SLOTS];
 	uint64_t cache_hits;
 	uint64_t cache_misses;
+	pthread_mutex_t fingerprint_lock; /* guards fingerprints, as cache_lock does the verdicts */
+	struct tls_fingerprint_memo_slot fingerprints[TLS_FINGERPRINT_MEMO_SLOTS];
 };
 
 /* Inputs of the certificate check besides the message. */

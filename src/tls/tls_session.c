@@ -24,7 +24,8 @@ static void tls_session_version_verdict(struct session *s, uint16_t version)
 		session_add_anomaly(s, ANOMALY_OBSOLETE_TLS_VERSION);
 }
 
-int tls_session_client_hello(struct session *s, const uint8_t *body, size_t len, uint16_t record_version)
+int tls_session_client_hello(struct session *s, const struct tls_context *ctx, const uint8_t *body, size_t len,
+			     uint16_t record_version)
 {
 	struct tls_summary scratch = s->tls;
 	struct tls_client_hello ch;
@@ -35,8 +36,7 @@ int tls_session_client_hello(struct session *s, const uint8_t *body, size_t len,
 	scratch.hello_format = TLS_HELLO_FORMAT_TLS;
 	scratch.record_version = record_version;
 	scratch.client_hello_count++;
-	tls_fingerprint_ja3(&ch, scratch.ja3);
-	tls_fingerprint_ja4(&ch, scratch.ja4);
+	tls_fingerprint_client(ctx, &ch, scratch.ja3, scratch.ja4);
 	s->tls = scratch;
 	tls_session_version_verdict(s, s->tls.client_max_version);
 	session_emit(s, EVENT_TLS_CLIENT_HELLO, (int)s->tls.client_hello_count);

@@ -888,9 +888,80 @@ static void test_application_data_done(void)
 	tb_free(&sh);
 }
 
+/* Fingerprints of one ClientHello body, through a parser that shares ctx (NULL: no memo). */
+static void fingerprint_body(const struct tb *body, struct tls_context *ctx, char ja3[33], char ja4[40])
+{
+	struct fixture f;
+	struct tb msg = tb_new();
+	struct tb rec = tb_new();
+
+	fixture_init(&f);
+	tls_parser_free(f.p);
+	f.p = tls_parser_new(&f.s, ctx);
+	if (f.p == NULL)
+		abort();
+	tb_handshake(&msg, 1, body);
+	tb_records(&rec, 22, 0x0301, msg.data, msg.len, 16384);
+	CHECK_EQ_INT(feed(&f, DIR_TO_SERVER, &rec), 0);
+	memcpy(ja3, f.s.tls.ja3, 33);
+	memcpy(ja4, f.s.tls.ja4, 40);
+	tb_free(&msg);
+	tb_free(&rec);
+	fixture_free(&f);
+}
+
+/*
+ * The fingerprint memo returns what a fresh computation returns: hellos that
+ * differ only in SNI contents and random share an entry, and hellos whose
+ * lists differ never get each other's fingerprints.
+ */
+static void test_fingerprint_memo(void)
+{
+	static const uint16_t suites[] = {0x002f, 0x0035, 0x000a};
+	static const uint16_t reordered[] = {0x0035, 0x002f, 0x000a};
+	struct tls_context *ctx = tls_context_new();
+	struct tb bodies[5];
+	char direct_ja3[33];
+	char direct_ja4[40];
+	char memo_ja3[33];
+	char memo_ja4[40];
+
+	if (ctx == NULL)
+		abort();
+	for (size_t i = 0; i < 5; i++)
+		bodies[i] = tb_new();
+	tb_client_hello_full(&bodies[0], SNI);
+	tb_client_hello_full(&bodies[1], "other.example.net");
+	tb_client_hello_plain(&bodies[2], 0x0301, suites, 3);
+	tb_client_hello_plain(&bodies[3], 0x0301, reordered, 3);
+	tb_client_hello_plain(&bodies[4], 0x0303, suites, 3);
+
+	/* Two rounds: the first fills the memo, the second reads it back. */
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < 5; i++) {
+			fingerprint_body(&bodies[i], NULL, direct_ja3, direct_ja4);
+			fingerprint_body(&bodies[i], ctx, memo_ja3, memo_ja4);
+			CHECK(direct_ja3[0] != '\0');
+			CHECK_EQ_STR(memo_ja3, direct_ja3);
+			CHECK_EQ_STR(memo_ja4, direct_ja4);
+		}
+	}
+
+	/* The reordered suites change JA3 but not JA4, which sorts them: the memo must keep both apart. */
+	fingerprint_body(&bodies[2], ctx, direct_ja3, direct_ja4);
+	fingerprint_body(&bodies[3], ctx, memo_ja3, memo_ja4);
+	CHECK(strcmp(direct_ja3, memo_ja3) != 0);
+	CHECK_EQ_STR(memo_ja4, direct_ja4);
+
+	for (size_t i = 0; i < 5; i++)
+		tb_free(&bodies[i]);
+	tls_context_free(ctx);
+}
+
 int main(void)
 {
 	test_detect_record();
+	test_fingerprint_memo();
 	test_client_hello_whole();
 	test_client_hello_split();
 	test_client_hello_byte_by_byte();
