@@ -287,6 +287,14 @@ size_t rule_render_message(const struct rule *rule, const struct event *ev, char
 			i++;
 			continue;
 		}
+		if (text[i] != '{' && text[i] != '}') {
+			/* Literal text up to the next brace goes in as one piece. */
+			size_t run = strcspn(text + i, "{}");
+
+			render_append(buf, size, &pos, text + i, run, &full);
+			i += run - 1;
+			continue;
+		}
 		end = text[i] == '{' ? template_placeholder(text, i, &name_len) : 0;
 		if (end == 0 || name_len >= sizeof(name)) {
 			render_append(buf, size, &pos, text + i, 1, &full);

@@ -53,15 +53,30 @@ static uint64_t flow_load64(const uint8_t *p)
 	return v;
 }
 
+/*
+ * Multiplies two 64-bit words to 128 bits and folds the halves together:
+ * one multiplication mixes every bit of both inputs, the step that the
+ * wyhash family of hashes is built on.
+ */
+static uint64_t flow_fold_multiply(uint64_t a, uint64_t b)
+{
+	unsigned __int128 product = (unsigned __int128)a * b;
+
+	return (uint64_t)product ^ (uint64_t)(product >> 64);
+}
+
 uint64_t flow_key_hash(const struct flow_key *key, uint64_t seed)
 {
-	uint64_t h = seed ^ key->family;
+	/* Odd constants from the digits of pi keep a zero word from zeroing a product. */
+	static const uint64_t k0 = UINT64_C(0x243f6a8885a308d3);
+	static const uint64_t k1 = UINT64_C(0x13198a2e03707345);
+	static const uint64_t k2 = UINT64_C(0xa4093822299f31d1);
+	uint64_t ports = (uint64_t)key->port[0] << 16 | key->port[1] | (uint64_t)key->family << 32;
+	uint64_t h;
 
-	for (int i = 0; i < 2; i++) {
-		h = flow_hash_mix(h ^ flow_load64(key->addr[i]));
-		h = flow_hash_mix(h ^ flow_load64(key->addr[i] + 8));
-	}
-	h = flow_hash_mix(h ^ ((uint64_t)key->port[0] << 16 | key->port[1]));
+	h = flow_fold_multiply(flow_load64(key->addr[0]) ^ seed ^ k0, flow_load64(key->addr[0] + 8) ^ k1);
+	h ^= flow_fold_multiply(flow_load64(key->addr[1]) ^ seed ^ k1, flow_load64(key->addr[1] + 8) ^ k2);
+	h = flow_fold_multiply(h ^ ports ^ k2, seed ^ k0);
 	return h;
 }
 
