@@ -34,6 +34,8 @@ static const char *const anomaly_names[ANOMALY_COUNT] = {
 	[ANOMALY_REQUIRETLS_IN_CLEARTEXT] = "requiretls_in_cleartext",
 	[ANOMALY_TLS_REQUIRED_NO_IN_CLEARTEXT] = "tls_required_no_in_cleartext",
 	[ANOMALY_MTA_STS_POLICY_VIOLATION] = "mta_sts_policy_violation",
+	[ANOMALY_APOP_TIMESTAMP_STRIPPED] = "apop_timestamp_stripped",
+	[ANOMALY_MTA_STS_LEARNT_POLICY_VIOLATION] = "mta_sts_learnt_policy_violation",
 };
 
 _Static_assert(ANOMALY_COUNT <= 32, "anomaly_set is a 32-bit mask");

@@ -103,6 +103,15 @@
 /* A host name used as a history key: the DNS maximum of 253 characters (RFC 1035 section 2.3.4). */
 #define LIMIT_HISTORY_NAME_BYTES 253u
 
+/* DNS answer records read per response; a TXT or CNAME answer has a handful, so more is junk. */
+#define LIMIT_DNS_ANSWERS 32u
+/* Compression pointers followed in one DNS name; each must point backwards, so this only cuts long chains short. */
+#define LIMIT_DNS_POINTER_HOPS 16u
+/* MTA-STS policies learnt from DNS and HTTPS per run; past it the least recently seen domain is evicted and counted. */
+#define LIMIT_MTA_STS_LEARNT_DOMAINS 65536u
+/* Learnt policies queued for the state file before one transaction writes them. */
+#define LIMIT_MTA_STS_LEARNT_BATCH 256u
+
 /* mailtap report: one JSON line of mailtap's own output; session records are a few KiB. */
 #define LIMIT_REPORT_LINE_BYTES (1024u * 1024u)
 /* Nesting of JSON objects and arrays that the report reader follows. */

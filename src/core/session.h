@@ -38,6 +38,8 @@ struct session_history {
 	uint32_t sessions;		/* earlier sessions of the server (address and port, or host name) */
 	uint32_t starttls_offered;	/* of those, sessions whose capability list offered STARTTLS */
 	uint32_t starttls_not_offered;	/* of those, sessions whose capability list did not */
+	uint32_t apop_offered;		/* sessions of the address and port whose POP3 greeting had an APOP timestamp */
+	uint32_t apop_not_offered;	/* sessions of the address and port whose POP3 greeting had none */
 	uint16_t best_version;		/* highest TLS version this client and server negotiated before, 0 if none */
 	char previous_certificate[65];	/* SHA-256 of the server name's earlier certificate, "" if none */
 };
@@ -61,12 +63,17 @@ struct session_caps {
 	uint32_t tls_handshakes_unparsable; /* TLS directions given up as not parsable */
 };
 
-/* MTA-STS check of an SMTP session against an operator's policy (RFC 8461); results use RFC 8460's names. */
+/*
+ * MTA-STS check of an SMTP session against an operator's policy or one
+ * learnt from the link (RFC 8461); results use RFC 8460's names.
+ */
 struct session_mta_sts {
 	bool checked;
-	char domain[256];   /* policy domain, lower case */
-	char mode[8];	    /* "enforce" or "testing" */
-	const char *result; /* "success" or an RFC 8460 result type; static */
+	char domain[256];	   /* policy domain, lower case */
+	char mode[8];		   /* "enforce" or "testing"; "" for a learnt policy, whose mode is not visible */
+	const char *result;	   /* "success" or an RFC 8460 result type; static */
+	const char *policy_source; /* "operator" (--mta-sts-dir) or "learnt"; static */
+	char policy_id[33];	   /* id of the learnt DNS record; "" for operator policies or when unseen */
 };
 
 struct session {

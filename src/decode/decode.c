@@ -1,7 +1,7 @@
 /*
  * Decoder entry points: the decoder's lifetime, the reason counters and the
  * start of each decode. The layers live in decode_link.c (link layers),
- * decode_ip.c (IPv4, IPv6, TCP) and defrag.c (fragment reassembly).
+ * decode_ip.c (IPv4, IPv6, TCP, UDP) and defrag.c (fragment reassembly).
  */
 #include "decode/decode.h"
 
@@ -38,6 +38,8 @@ static const char *const decode_reason_names[DECODE_REASON_COUNT] = {
 	[DECODE_REASON_TRUNCATED_TCP] = "truncated_tcp",
 	[DECODE_REASON_TCP_SEGMENT_TOO_SHORT] = "tcp_segment_too_short",
 	[DECODE_REASON_BAD_TCP_DATA_OFFSET] = "bad_tcp_data_offset",
+	[DECODE_REASON_TRUNCATED_UDP] = "truncated_udp",
+	[DECODE_REASON_BAD_UDP_LENGTH] = "bad_udp_length",
 	[DECODE_REASON_FRAG_BAD_LENGTH] = "frag_bad_length",
 	[DECODE_REASON_FRAG_TRUNCATED] = "frag_truncated",
 	[DECODE_REASON_FRAG_TOO_LARGE] = "frag_too_large",

@@ -5,7 +5,8 @@
  * Linux cooked captures (SLL, SLL2), raw IP, BSD loopback (DLT_NULL,
  * DLT_LOOP), PPP and Cisco HDLC. Network layers: IPv4 (RFC 791) with
  * options, IPv6 (RFC 8200) with extension headers, and reassembly of IPv4
- * and IPv6 fragments. Transport: the TCP header (RFC 9293), options skipped.
+ * and IPv6 fragments. Transport: the TCP header (RFC 9293), options skipped,
+ * and the UDP header (RFC 768).
  *
  * The packet path does not allocate; only the fragment reassembler does,
  * within the LIMIT_IP_FRAG_* caps of core/limits.h.
@@ -71,8 +72,9 @@ struct packet_view {
 
 enum decode_result {
 	DECODE_TCP = 0,        /* out contains a TCP segment */
-	DECODE_OTHER = 1,      /* valid but not TCP (UDP, ICMP, ARP, non-IP): ignored */
+	DECODE_OTHER = 1,      /* valid but neither TCP nor UDP (ICMP, ARP, non-IP): ignored */
 	DECODE_HELD = 2,       /* an IP fragment was stored; no packet yet */
+	DECODE_UDP = 3,        /* out contains a UDP datagram: ports and payload only */
 	DECODE_MALFORMED = -1, /* counted by reason in the stats */
 };
 
@@ -108,6 +110,8 @@ enum decode_reason {
 	DECODE_REASON_TRUNCATED_TCP,
 	DECODE_REASON_TCP_SEGMENT_TOO_SHORT,
 	DECODE_REASON_BAD_TCP_DATA_OFFSET,
+	DECODE_REASON_TRUNCATED_UDP,
+	DECODE_REASON_BAD_UDP_LENGTH,
 	DECODE_REASON_FRAG_BAD_LENGTH,
 	DECODE_REASON_FRAG_TRUNCATED,
 	DECODE_REASON_FRAG_TOO_LARGE,
@@ -132,7 +136,8 @@ void decoder_free(struct decoder *d);
  * Decodes one frame of the given pcap link type. caplen bytes are present
  * at frame; wirelen is the frame's length on the wire (larger when the
  * snapshot length cut it). Returns an enum decode_result; on DECODE_TCP,
- * out describes the segment. The decoder may keep a copy of fragment data
+ * out describes the segment, and on DECODE_UDP the datagram's addresses,
+ * ports and payload. The decoder may keep a copy of fragment data
  * but never keeps the frame pointer.
  */
 int decoder_decode(struct decoder *d, int linktype, const uint8_t *frame, uint32_t caplen,

@@ -1,8 +1,8 @@
 /*
  * Network and transport headers: IPv4 (RFC 791 section 3.1), IPv6 (RFC 8200
  * sections 3 and 4) with hop-by-hop, routing, fragment and destination
- * options headers and AH (RFC 4302 section 2.2), and the TCP header (RFC
- * 9293 section 3.1). Fragments go to defrag.c.
+ * options headers and AH (RFC 4302 section 2.2), the TCP header (RFC 9293
+ * section 3.1) and the UDP header (RFC 768). Fragments go to defrag.c.
  *
  * Lengths: the IP header's length is compared with the bytes on the wire
  * (captured plus those the snapshot length cut off). When the header claims
@@ -32,9 +32,11 @@
 #define IPV6_FRAG_OFFSET_MASK 0xfff8u
 #define IPV6_FRAG_MORE 0x0001u
 #define TCP_MIN_HEADER_LEN 20u
+#define UDP_HEADER_LEN 8u
 
 #define IPPROTO_NUM_HOPOPTS 0u
 #define IPPROTO_NUM_TCP 6u
+#define IPPROTO_NUM_UDP 17u
 #define IPPROTO_NUM_ROUTING 43u
 #define IPPROTO_NUM_FRAGMENT 44u
 #define IPPROTO_NUM_AH 51u
@@ -101,13 +103,38 @@ static int ip_decode_tcp(struct decode_ctx *x, const uint8_t *data, uint32_t cap
 	return DECODE_TCP;
 }
 
+/*
+ * Decodes a UDP header (RFC 768) for the DNS answers that MTA-STS learning
+ * reads. The length field must fit the datagram; bytes past it are padding.
+ */
+static int ip_decode_udp(struct decode_ctx *x, const uint8_t *data, uint32_t captured, uint32_t seg_len)
+{
+	struct packet_view *out = x->out;
+	struct cursor c;
+	uint16_t udp_len = 0;
+
+	cursor_init(&c, data, captured);
+	if (cursor_be16(&c, &out->src_port) < 0 || cursor_be16(&c, &out->dst_port) < 0 ||
+	    cursor_be16(&c, &udp_len) < 0 || cursor_skip(&c, 2) < 0)
+		return decode_fail(x, DECODE_REASON_TRUNCATED_UDP);
+	if (udp_len < UDP_HEADER_LEN || udp_len > seg_len)
+		return decode_fail(x, DECODE_REASON_BAD_UDP_LENGTH);
+
+	out->payload = cursor_ptr(&c);
+	out->payload_len = ip_min_u32((uint32_t)cursor_remaining(&c), udp_len - UDP_HEADER_LEN);
+	out->payload_truncated = captured < udp_len;
+	return DECODE_UDP;
+}
+
 /* Decodes the transport header of a complete (not fragmented) datagram. */
 static int ip_decode_transport(struct decode_ctx *x, uint8_t protocol, const uint8_t *data,
 			       uint32_t captured, uint32_t seg_len)
 {
-	if (protocol != IPPROTO_NUM_TCP)
-		return DECODE_OTHER;
-	return ip_decode_tcp(x, data, captured, seg_len);
+	if (protocol == IPPROTO_NUM_TCP)
+		return ip_decode_tcp(x, data, captured, seg_len);
+	if (protocol == IPPROTO_NUM_UDP)
+		return ip_decode_udp(x, data, captured, seg_len);
+	return DECODE_OTHER;
 }
 
 /*

@@ -49,6 +49,8 @@ const char *const field_anomaly_values[] = {
 	"requiretls_in_cleartext",
 	"tls_required_no_in_cleartext",
 	"mta_sts_policy_violation",
+	"apop_timestamp_stripped",
+	"mta_sts_learnt_policy_violation",
 	NULL,
 };
 _Static_assert(sizeof(field_anomaly_values) / sizeof(field_anomaly_values[0]) == ANOMALY_COUNT + 1,

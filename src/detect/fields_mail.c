@@ -12,6 +12,7 @@
 static const char *const starttls_result_values[] = {"none", "ok", "refused", "no_handshake",
 						     "unknown", NULL};
 static const char *const exposure_values[] = {"cleartext", "crackable", "token", NULL};
+static const char *const mta_sts_source_values[] = {"operator", "learnt", NULL};
 static const char *const auth_result_values[] = {"success", "failure", "unknown", NULL};
 static const char *const direction_values[] = {"client_to_server", "server_to_client", NULL};
 static const char *const injection_values[] = {"command", "response", NULL};
@@ -195,8 +196,20 @@ static void read_mta_sts_domain(const struct event *ev, struct field_value *out)
 
 static void read_mta_sts_mode(const struct event *ev, struct field_value *out)
 {
-	if (ev->session->mta_sts.checked)
+	if (ev->session->mta_sts.checked && ev->session->mta_sts.mode[0] != '\0')
 		field_set_array(out, ev->session->mta_sts.mode, sizeof(ev->session->mta_sts.mode));
+}
+
+static void read_mta_sts_policy_source(const struct event *ev, struct field_value *out)
+{
+	if (ev->session->mta_sts.checked && ev->session->mta_sts.policy_source != NULL)
+		field_set_string(out, ev->session->mta_sts.policy_source);
+}
+
+static void read_mta_sts_policy_id(const struct event *ev, struct field_value *out)
+{
+	if (ev->session->mta_sts.checked && ev->session->mta_sts.policy_id[0] != '\0')
+		field_set_array(out, ev->session->mta_sts.policy_id, sizeof(ev->session->mta_sts.policy_id));
 }
 
 static void read_mta_sts_result(const struct event *ev, struct field_value *out)
@@ -230,7 +243,12 @@ const struct field_def field_group_session_mail[] = {
 	 "why a verdict was withheld; absent when none was"},
 	{"mta_sts.domain", FIELD_STRING, read_mta_sts_domain, NULL,
 	 "domain whose MTA-STS policy the session was checked against; absent when none"},
-	{"mta_sts.mode", FIELD_STRING, read_mta_sts_mode, NULL, "that policy's mode: enforce or testing"},
+	{"mta_sts.mode", FIELD_STRING, read_mta_sts_mode, NULL,
+	 "that policy's mode: enforce or testing; absent for a learnt policy"},
+	{"mta_sts.policy_source", FIELD_STRING, read_mta_sts_policy_source, mta_sts_source_values,
+	 "where the policy came from: operator (--mta-sts-dir) or learnt (DNS or HTTPS on the link)"},
+	{"mta_sts.policy_id", FIELD_STRING, read_mta_sts_policy_id, NULL,
+	 "id of the learnt policy's DNS TXT record; absent when not seen"},
 	{"mta_sts.result", FIELD_STRING, read_mta_sts_result, NULL,
 	 "success, or the RFC 8460 result type of the failure"},
 	{"bytes_toserver", FIELD_INTEGER, read_bytes_toserver, NULL, "TCP payload bytes from the client"},

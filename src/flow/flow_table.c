@@ -880,19 +880,45 @@ void flow_table_expire(struct flow_table *t, uint64_t now_usec)
 	flow_expire_list(t, FLOW_LIST_OPEN, (uint64_t)t->cfg->flow_idle_timeout_s * 1000000u, now_usec);
 }
 
+/* Ends the least recently used flow of one list, as the end of input does. */
+static void flow_flush_head(struct flow_table *t, enum flow_list list)
+{
+	struct flow *f = t->lru_head[list];
+
+	if (list == FLOW_LIST_CLOSED) {
+		t->stats.counts[f->end == SESSION_END_RST ? FLOW_COUNT_ENDED_RST : FLOW_COUNT_ENDED_FIN]++;
+		flow_end(t, f, f->end);
+	} else {
+		t->stats.counts[FLOW_COUNT_ENDED_OPEN]++;
+		flow_end(t, f, SESSION_END_OPEN);
+	}
+}
+
 void flow_table_flush(struct flow_table *t)
 {
 	for (int list = 0; list < 2; list++) {
-		while (t->lru_head[list] != NULL) {
-			struct flow *f = t->lru_head[list];
+		while (t->lru_head[list] != NULL)
+			flow_flush_head(t, (enum flow_list)list);
+	}
+}
 
-			if (list == FLOW_LIST_CLOSED) {
-				t->stats.counts[f->end == SESSION_END_RST ? FLOW_COUNT_ENDED_RST : FLOW_COUNT_ENDED_FIN]++;
-				flow_end(t, f, f->end);
-			} else {
-				t->stats.counts[FLOW_COUNT_ENDED_OPEN]++;
-				flow_end(t, f, SESSION_END_OPEN);
-			}
+bool flow_table_flush_peek(const struct flow_table *t, uint64_t *order)
+{
+	for (int list = 0; list < 2; list++) {
+		if (t->lru_head[list] != NULL) {
+			*order = ((uint64_t)list << 63) | (t->lru_head[list]->lru_ts & (UINT64_MAX >> 1));
+			return true;
+		}
+	}
+	return false;
+}
+
+void flow_table_flush_next(struct flow_table *t)
+{
+	for (int list = 0; list < 2; list++) {
+		if (t->lru_head[list] != NULL) {
+			flow_flush_head(t, (enum flow_list)list);
+			return;
 		}
 	}
 }

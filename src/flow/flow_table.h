@@ -76,6 +76,15 @@ void flow_table_process(struct flow_table *t, const struct packet_view *pkt);
 void flow_table_expire(struct flow_table *t, uint64_t now_usec);
 /* Ends every open flow now, reporting each session (end of input, shutdown). */
 void flow_table_flush(struct flow_table *t);
+/*
+ * The next flow that flow_table_flush would end, for merging the flushes
+ * of several tables in one order: open flows first, then closed ones, each
+ * least recently used first. Returns false when the table is empty, else
+ * true with a sort key in *order (smaller ends first).
+ */
+bool flow_table_flush_peek(const struct flow_table *t, uint64_t *order);
+/* Ends that flow. */
+void flow_table_flush_next(struct flow_table *t);
 
 void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *out);
 const struct reasm_budget *flow_table_reasm_budget(const struct flow_table *t);

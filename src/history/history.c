@@ -14,6 +14,9 @@
  *                           another leaf certificate; keyed by port because
  *                           one host often runs SMTP and IMAP with different
  *                           certificates
+ *   apop_timestamp_stripped the POP3 server (by address and port) sent an
+ *                           APOP timestamp in an earlier greeting and this
+ *                           greeting has none (RFC 1939 section 7)
  *   requiretls_in_cleartext, tls_required_no_in_cleartext
  *                           RFC 8689 REQUIRETLS, from the SMTP summary
  */
@@ -40,6 +43,7 @@ struct history {
 	struct history_store *store; /* NULL without --state */
 	struct history_observation *queue;
 	size_t queued;
+	struct history_policy_queue *policies; /* learnt MTA-STS policies for the state file; NULL without one */
 	uint64_t last_flush_usec; /* monotonic wall time */
 	uint64_t dropped_keys;
 	uint64_t failed_writes;
@@ -65,13 +69,15 @@ struct history *history_open(const char *path, char *err, size_t err_size)
 	pthread_mutex_init(&h->lock, NULL);
 	if (path != NULL) {
 		h->queue = calloc(LIMIT_HISTORY_BATCH_SESSIONS, sizeof(*h->queue));
-		if (h->queue == NULL) {
+		h->policies = history_policy_queue_new();
+		if (h->queue == NULL || h->policies == NULL) {
 			snprintf(err, err_size, "cannot create the server history: out of memory");
 			history_close(h);
 			return NULL;
 		}
 		h->store = history_store_open(path, err, err_size);
-		if (h->store == NULL || history_store_load(h->store, h->map, err, err_size) != 0) {
+		if (h->store == NULL || history_store_load(h->store, h->map, err, err_size) != 0 ||
+		    history_policy_prepare(h->store, err, err_size) != 0) {
 			history_close(h);
 			return NULL;
 		}
@@ -80,13 +86,26 @@ struct history *history_open(const char *path, char *err, size_t err_size)
 	return h;
 }
 
+/* Writes the queued learnt policies; the caller holds the lock. */
+static int history_flush_policies_locked(struct history *h)
+{
+	if (history_policy_queue_write(h->policies, h->store) == 0)
+		return 0;
+	log_msg(LOG_LEVEL_ERROR, "event=state_write_failed table=mta_sts_learnt action=kept_in_memory_only");
+	return -1;
+}
+
 /* Writes the queue; the caller holds the lock. */
 static int history_flush_locked(struct history *h)
 {
 	int rc = 0;
 
-	if (h == NULL || h->store == NULL || h->queued == 0)
+	if (h == NULL || h->store == NULL)
 		return 0;
+	if (history_flush_policies_locked(h) != 0)
+		rc = -1;
+	if (h->queued == 0)
+		return rc;
 	if (history_store_write(h->store, h->queue, h->queued) != 0) {
 		h->failed_writes += h->queued;
 		log_msg(LOG_LEVEL_ERROR, "event=state_write_failed sessions=%zu action=kept_in_memory_only", h->queued);
@@ -117,6 +136,7 @@ void history_close(struct history *h)
 	history_store_close(h->store);
 	history_map_free(h->map);
 	free(h->queue);
+	history_policy_queue_free(h->policies);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -243,6 +263,10 @@ static void history_fill_evidence(const struct history_keys *k, struct session_h
 	ev->sessions = best->counts.sessions;
 	ev->starttls_offered = best->counts.starttls_offered;
 	ev->starttls_not_offered = best->counts.starttls_not_offered;
+	if (k->server != NULL) {
+		ev->apop_offered = k->server->counts.apop_offered;
+		ev->apop_not_offered = k->server->counts.apop_not_offered;
+	}
 	if (k->pair != NULL)
 		ev->best_version = k->pair->counts.best_version;
 }
@@ -267,6 +291,23 @@ static void history_check_stripped(struct session *s, const struct history_keys 
 	session_add_anomaly(s, ANOMALY_STARTTLS_STRIPPED);
 	if (s->sink != NULL)
 		session_emit(s, EVENT_STARTTLS_STRIPPED, 0);
+}
+
+/*
+ * The POP3 greeting lacks an APOP timestamp although this address and port
+ * sent one before, which steers the client from APOP to USER/PASS. Only the
+ * address counts: POP3 has no greeting name, and an SNI-named pool may mix
+ * servers with and without APOP.
+ */
+static void history_check_apop_stripped(struct session *s, const struct history_keys *k)
+{
+	const struct apop_summary *apop = &s->mail.apop;
+
+	if (!apop->greeting_seen || apop->timestamp)
+		return;
+	if (k->server == NULL || k->server->counts.apop_offered == 0)
+		return;
+	session_add_anomaly(s, ANOMALY_APOP_TIMESTAMP_STRIPPED);
 }
 
 static bool history_is_known_version(uint16_t v)
@@ -334,6 +375,17 @@ static void history_update_counts(struct history_counts *c, const struct session
 		snprintf(c->certificate, sizeof(c->certificate), "%s", cert);
 }
 
+/* Counts the session's POP3 greeting; only address and port keys call it. */
+static void history_update_apop(struct history_counts *c, const struct session *s)
+{
+	if (!s->mail.apop.greeting_seen)
+		return;
+	if (s->mail.apop.timestamp && c->apop_offered < UINT32_MAX)
+		c->apop_offered++;
+	if (!s->mail.apop.timestamp && c->apop_not_offered < UINT32_MAX)
+		c->apop_not_offered++;
+}
+
 /* Adds the session to the in-memory keys. */
 static void history_record(struct history *h, const struct session *s, const char *name)
 {
@@ -341,8 +393,10 @@ static void history_record(struct history *h, const struct session *s, const cha
 	const char *cert = history_session_certificate(s);
 
 	history_find_keys(h, s, name, true, &k);
-	if (k.server != NULL)
+	if (k.server != NULL) {
 		history_update_counts(&k.server->counts, s, cert);
+		history_update_apop(&k.server->counts, s);
+	}
 	if (k.name != NULL)
 		history_update_counts(&k.name->counts, s, cert);
 	if (k.certificate != NULL && cert != NULL)
@@ -394,6 +448,8 @@ static void history_observe(const struct session *s, const char *name, struct hi
 			 s->mail.auth[i].mechanism);
 		o->mechanism_count = i + 1;
 	}
+	o->apop_greeting_seen = s->mail.apop.greeting_seen;
+	o->apop_timestamp = s->mail.apop.timestamp;
 }
 
 /*
@@ -427,12 +483,36 @@ int history_apply(struct history *h, struct session *s)
 	history_find_keys(h, s, name, false, &k);
 	history_fill_evidence(&k, &s->evidence.history);
 	history_check_stripped(s, &k);
+	history_check_apop_stripped(s, &k);
 	history_check_regression(s, &k);
 	history_check_certificate(s, &k);
 	history_record(h, s, name);
 	rc = history_queue(h, s, name);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
+}
+
+void history_note_learnt_policy(struct history *h, const struct mta_sts_learnt *entry)
+{
+	if (h == NULL || h->store == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (history_policy_queue_add(h->policies, entry))
+		history_flush_policies_locked(h);
+	pthread_mutex_unlock(&h->lock);
+}
+
+long history_each_learnt_policy(struct history *h, void (*fn)(void *ctx, const struct mta_sts_learnt *entry),
+				void *ctx)
+{
+	long rows;
+
+	if (h == NULL || h->store == NULL)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	rows = history_policy_read(h->store, fn, ctx);
+	pthread_mutex_unlock(&h->lock);
+	return rows;
 }
 
 /* Copies the counts of key into out. */

@@ -60,6 +60,8 @@ struct history_observation {
 	char subject[128]; /* printable ASCII prefix of the certificate subject */
 	char mechanisms[LIMIT_AUTH_RECORDS][24];
 	uint32_t mechanism_count;
+	bool apop_greeting_seen; /* a POP3 +OK greeting was captured */
+	bool apop_timestamp;	 /* and it carried an APOP timestamp */
 };
 
 struct history_store;
@@ -74,5 +76,23 @@ int history_store_load(struct history_store *st, struct history_map *m, char *er
 /* Writes observations in one transaction. Returns 0, or a negative value after a rollback. */
 int history_store_write(struct history_store *st, const struct history_observation *obs, size_t count);
 void history_store_close(struct history_store *st);
+/* Returns the store's database connection, for the tables kept in other files. */
+struct sqlite3 *history_store_db(struct history_store *st);
+
+/* Learnt MTA-STS policies (history_policy.c). */
+struct mta_sts_learnt;
+struct history_policy_queue;
+
+struct history_policy_queue *history_policy_queue_new(void);
+void history_policy_queue_free(struct history_policy_queue *q);
+/* Queues a copy of entry. Returns true when the queue is full and must be written. */
+bool history_policy_queue_add(struct history_policy_queue *q, const struct mta_sts_learnt *entry);
+/* Creates the mta_sts_learnt table when it is missing. Returns 0, or -1 with a message in err. */
+int history_policy_prepare(struct history_store *st, char *err, size_t err_size);
+/* Writes and empties the queue in one transaction. Returns 0, or -1 after a rollback (the rows are dropped). */
+int history_policy_queue_write(struct history_policy_queue *q, struct history_store *st);
+/* Calls fn for every stored policy, least recently seen first. Returns the rows read, or -1 on a read error. */
+long history_policy_read(struct history_store *st, void (*fn)(void *ctx, const struct mta_sts_learnt *entry),
+			 void *ctx);
 
 #endif

@@ -45,7 +45,16 @@ static const char history_schema_sql[] =
 	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (client, addr, port));"
 	"CREATE TABLE IF NOT EXISTS client_auth ("
 	" client TEXT NOT NULL, mechanism TEXT NOT NULL, sessions INTEGER NOT NULL DEFAULT 0,"
-	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (client, mechanism));";
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (client, mechanism));"
+	/*
+	 * server_apop came after the tables above, as a table of its own: opening
+	 * a file written without it creates it empty, and builds that do not know
+	 * it ignore it, so the schema version stays 1.
+	 */
+	"CREATE TABLE IF NOT EXISTS server_apop ("
+	" addr TEXT NOT NULL, port INTEGER NOT NULL, apop_offered INTEGER NOT NULL DEFAULT 0,"
+	" apop_not_offered INTEGER NOT NULL DEFAULT 0, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+	" PRIMARY KEY (addr, port));";
 
 enum history_statement {
 	HISTORY_SQL_SERVER = 0,
@@ -55,6 +64,7 @@ enum history_statement {
 	HISTORY_SQL_LAST_CERTIFICATE,
 	HISTORY_SQL_PAIR,
 	HISTORY_SQL_AUTH,
+	HISTORY_SQL_APOP,
 	HISTORY_SQL_COUNT
 };
 
@@ -99,12 +109,22 @@ static const char *const history_statement_sql[HISTORY_SQL_COUNT] = {
 		"INSERT INTO client_auth VALUES (?1, ?2, 1, ?3, ?4)"
 		" ON CONFLICT (client, mechanism) DO UPDATE SET sessions = sessions + 1,"
 		" first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+	[HISTORY_SQL_APOP] =
+		"INSERT INTO server_apop VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT (addr, port) DO UPDATE SET apop_offered = apop_offered + excluded.apop_offered,"
+		" apop_not_offered = apop_not_offered + excluded.apop_not_offered,"
+		" first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
 };
 
 struct history_store {
 	sqlite3 *db;
 	sqlite3_stmt *statements[HISTORY_SQL_COUNT];
 };
+
+struct sqlite3 *history_store_db(struct history_store *st)
+{
+	return st->db;
+}
 
 void history_store_close(struct history_store *st)
 {
@@ -261,6 +281,32 @@ static int history_store_load_query(struct history_store *st, struct history_map
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Adds the APOP greeting counts to the address and port keys that the servers table loaded. */
+static int history_store_load_apop(struct history_store *st, struct history_map *m)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT addr, port, apop_offered, apop_not_offered FROM server_apop", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const unsigned char *addr = sqlite3_column_text(stmt, 0);
+		char key[HISTORY_KEY_SIZE];
+		struct history_entry *e;
+
+		snprintf(key, sizeof(key), "%c %s %d", HISTORY_KEY_SERVER, addr != NULL ? (const char *)addr : "",
+			 sqlite3_column_int(stmt, 1));
+		e = history_map_get(m, key);
+		if (e == NULL)
+			continue;
+		e->counts.apop_offered = history_store_column_count(stmt, 2);
+		e->counts.apop_not_offered = history_store_column_count(stmt, 3);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int history_store_load(struct history_store *st, struct history_map *m, char *err, size_t err_size)
 {
 	if (history_store_load_query(st, m,
@@ -275,7 +321,8 @@ int history_store_load(struct history_store *st, struct history_map *m, char *er
 				     "SELECT client, addr, port, sessions, 0, 0, best_version FROM pairs",
 				     HISTORY_KEY_PAIR, 3) != 0 ||
 	    history_store_load_query(st, m, "SELECT identity, port, 0, 0, 0, sha256 FROM certificates",
-				     HISTORY_KEY_CERTIFICATE, 2) != 0) {
+				     HISTORY_KEY_CERTIFICATE, 2) != 0 ||
+	    history_store_load_apop(st, m) != 0) {
 		snprintf(err, err_size, "cannot read the state file: %s", sqlite3_errmsg(st->db));
 		return -1;
 	}
@@ -348,9 +395,25 @@ static int history_store_write_tls(struct history_store *st, const struct histor
 	return history_store_step(s);
 }
 
+static int history_store_write_apop(struct history_store *st, const struct history_observation *o)
+{
+	sqlite3_stmt *s = st->statements[HISTORY_SQL_APOP];
+
+	history_store_bind_text(s, 1, o->server);
+	sqlite3_bind_int(s, 2, o->port);
+	sqlite3_bind_int(s, 3, o->apop_timestamp);
+	sqlite3_bind_int(s, 4, !o->apop_timestamp);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)o->first_usec);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)o->last_usec);
+	return history_store_step(s);
+}
+
 static int history_store_write_extras(struct history_store *st, const struct history_observation *o)
 {
 	sqlite3_stmt *s;
+
+	if (o->apop_greeting_seen && history_store_write_apop(st, o) != 0)
+		return -1;
 
 	if (o->certificate[0] != '\0') {
 		s = st->statements[HISTORY_SQL_CERTIFICATE];

@@ -77,6 +77,29 @@ static void imap_read_capabilities(const uint8_t *p, size_t len, struct imap_cap
 	}
 }
 
+/*
+ * Stores the atoms of a capability list in p[0..len) as the session's
+ * capabilities, one per line. Every list seen in clear replaces the last
+ * one, as every EHLO reply does for SMTP. cut: the line was cut at the line
+ * cap, so its last atom may be incomplete and is left out.
+ */
+static void imap_export_capabilities(struct mail_control *mc, const uint8_t *p, size_t len, bool cut)
+{
+	struct wire_text *list = &mc->session->mail.capabilities;
+	const uint8_t *end = p + len;
+	const uint8_t *word;
+	size_t word_len;
+
+	memset(list, 0, sizeof(*list));
+	while (mail_next_word(&p, end, &word, &word_len)) {
+		if (cut && word + word_len == end) {
+			list->truncated = true;
+			break;
+		}
+		mail_capability_append(list, word, word_len);
+	}
+}
+
 /* True while a LOGIN or AUTHENTICATE awaits its tagged reply. */
 static bool imap_has_pending_login(const struct imap_analyzer *a)
 {
@@ -90,17 +113,20 @@ static bool imap_has_pending_login(const struct imap_analyzer *a)
 }
 
 /*
- * Judges a capability list. Only a list sent before authentication shows
- * whether STARTTLS is offered, because later lists legitimately omit it.
+ * Exports a capability list and judges it. Only a list sent before
+ * authentication shows whether STARTTLS is offered, because later lists
+ * legitimately omit it.
  * Dovecot (captures/imap-authenticate-plain-curl-ipv4.pcap) sends the
  * post-login list as an untagged response just before the tagged OK of
  * LOGIN or AUTHENTICATE, so a list that arrives while one of those is
  * pending is not judged.
  */
-static void imap_on_capabilities(struct imap_analyzer *a, struct mail_control *mc, const uint8_t *p, size_t len)
+static void imap_on_capabilities(struct imap_analyzer *a, struct mail_control *mc, const uint8_t *p, size_t len,
+				 bool cut)
 {
 	struct imap_caps caps;
 
+	imap_export_capabilities(mc, p, len, cut);
 	imap_read_capabilities(p, len, &caps);
 	if (a->state != IMAP_STATE_NOT_AUTHENTICATED || imap_has_pending_login(a))
 		return;
@@ -141,13 +167,15 @@ static void imap_on_greeting(struct imap_analyzer *a, struct mail_control *mc, c
 	if (mail_keyword_equals(status, status_len, "OK")) {
 		imap_set_state(a, IMAP_STATE_NOT_AUTHENTICATED);
 		if (has_list)
-			imap_on_capabilities(a, mc, list, list_len);
+			imap_on_capabilities(a, mc, list, list_len, false);
 		return;
 	}
 	if (mail_keyword_equals(status, status_len, "PREAUTH")) {
 		imap_set_state(a, IMAP_STATE_AUTHENTICATED);
-		if (has_list)
+		if (has_list) {
+			imap_export_capabilities(mc, list, list_len, false);
 			imap_read_capabilities(list, list_len, &caps);
+		}
 		/* STARTTLS is valid only before authentication, so a PREAUTH session stays in clear. */
 		mail_capabilities_seen(mc, false, caps.mangled);
 		return;
@@ -197,12 +225,12 @@ static void imap_on_untagged(struct imap_analyzer *a, struct mail_control *mc, c
 		if (a->state == IMAP_STATE_GREETING)
 			imap_on_greeting(a, mc, word, word_len, p, (size_t)(end - p));
 		else if (imap_find_capability_code(p, (size_t)(end - p), &list, &list_len))
-			imap_on_capabilities(a, mc, list, list_len);
+			imap_on_capabilities(a, mc, list, list_len, false);
 		a->server = IMAP_SERVER_RESPONSE;
 		return;
 	}
 	if (mail_keyword_equals(word, word_len, "CAPABILITY"))
-		imap_on_capabilities(a, mc, p, (size_t)(end - p));
+		imap_on_capabilities(a, mc, p, (size_t)(end - p), line->too_long);
 	imap_server_line_end(a, mc, line);
 }
 
@@ -232,6 +260,22 @@ static void imap_sasl_end(struct imap_analyzer *a, struct mail_control *mc, enum
 		a->client = IMAP_CLIENT_COMMAND;
 }
 
+/*
+ * Exports the list of a "[CAPABILITY ...]" code in a tagged OK, which
+ * servers send after LOGIN or AUTHENTICATE (RFC 3501 section 6.2.3). The
+ * list is not judged for STARTTLS, because it comes after authentication.
+ */
+static void imap_on_tagged_capabilities(struct mail_control *mc, struct cursor *c)
+{
+	const uint8_t *list;
+	size_t list_len;
+
+	if (imap_read_space(c) < 0)
+		return;
+	if (imap_find_capability_code(cursor_ptr(c), cursor_remaining(c), &list, &list_len))
+		imap_export_capabilities(mc, list, list_len, false);
+}
+
 /* "tag OK|NO|BAD ...": the result of a pending command. */
 static void imap_on_tagged(struct imap_analyzer *a, struct mail_control *mc, const struct line *line)
 {
@@ -250,6 +294,8 @@ static void imap_on_tagged(struct imap_analyzer *a, struct mail_control *mc, con
 	ok = mail_keyword_equals(status, status_len, "OK");
 	if (!ok && !mail_keyword_equals(status, status_len, "NO") && !mail_keyword_equals(status, status_len, "BAD"))
 		return;
+	if (ok)
+		imap_on_tagged_capabilities(mc, &c);
 
 	/* The server refused a synchronising literal, so the client never sends its bytes. */
 	if (a->client == IMAP_CLIENT_LITERAL_WAIT && imap_tag_equals(&a->cmd.tag, tag, tag_len))

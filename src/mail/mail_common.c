@@ -232,6 +232,23 @@ void mail_capabilities_seen(struct mail_control *mc, bool starttls, bool mangled
 	session_add_anomaly(mc->session, ANOMALY_STARTTLS_NOT_OFFERED);
 }
 
+void mail_capability_append(struct wire_text *list, const uint8_t *p, size_t len)
+{
+	size_t separator = list->len > 0 ? 1 : 0;
+
+	if (len == 0)
+		return;
+
+	/* Once an entry was dropped, later ones are too, so the list stays a prefix of the server's. */
+	if (list->truncated || len + separator > (size_t)(WIRE_TEXT_MAX - list->len)) {
+		list->truncated = true;
+		return;
+	}
+	if (separator > 0)
+		wire_text_append(list, "\n", 1);
+	wire_text_append(list, p, len);
+}
+
 void mail_starttls_mangled_command(struct mail_control *mc)
 {
 	mail_report_stripped(mc);

@@ -131,6 +131,13 @@ void mail_starttls_reply(struct mail_control *mc, bool accepted, uint16_t reply_
  * (after login) changes nothing. Nothing is judged on implicit-TLS ports.
  */
 void mail_capabilities_seen(struct mail_control *mc, bool starttls, bool mangled);
+/*
+ * Appends one capability (an EHLO or CAPA line, or an IMAP atom) to a list
+ * kept one per line for session->mail.capabilities. An entry that does not
+ * fit whole marks the list truncated and is dropped with every later one, so
+ * the list never ends in a cut name.
+ */
+void mail_capability_append(struct wire_text *list, const uint8_t *p, size_t len);
 /* The client sent a mangled STARTTLS command (the middlebox rewrote it): starttls_stripped. */
 void mail_starttls_mangled_command(struct mail_control *mc);
 

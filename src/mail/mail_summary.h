@@ -61,11 +61,22 @@ struct requiretls_summary {
 	bool tls_required_no;	/* message data sent in clear had a "TLS-Required: No" header */
 };
 
+/* The POP3 greeting as seen in clear; filled by the POP3 analyzer. */
+struct apop_summary {
+	bool greeting_seen; /* a +OK greeting was captured */
+	bool timestamp;	    /* it carried an APOP timestamp (RFC 1939 section 7) */
+};
+
 struct mail_summary {
 	struct starttls_summary starttls;
 	struct wire_text greeting_host; /* host name from the SMTP greeting, for the certificate check */
 	struct wire_text helo;		/* EHLO/HELO argument */
-	/* Capabilities of the last EHLO reply in clear, one per line ("AUTH PLAIN LOGIN\nPIPELINING"). */
+	/*
+	 * The last capability list seen in clear, one entry per line: the lines of
+	 * an EHLO reply or a POP3 CAPA listing ("AUTH PLAIN LOGIN\nPIPELINING"), or
+	 * the atoms of an IMAP CAPABILITY response or response code
+	 * ("IMAP4rev1\nSTARTTLS"). Truncated lists keep whole entries only.
+	 */
 	struct wire_text capabilities;
 	/* Domains of the RCPT TO addresses seen in clear, one per line, each once. */
 	struct wire_text rcpt_domains;
@@ -73,6 +84,7 @@ struct mail_summary {
 	uint32_t auth_count;
 	uint32_t auth_dropped; /* attempts past the cap, counted only */
 	struct requiretls_summary requiretls;
+	struct apop_summary apop;
 };
 
 const char *starttls_result_name(enum starttls_result r);

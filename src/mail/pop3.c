@@ -75,6 +75,7 @@ struct pop3_analyzer {
 	bool in_body;	/* reading a multi-line reply up to "." */
 	enum pop3_command_kind body_kind;
 	struct pop3_caps caps;
+	struct wire_text capa_list; /* lines of the CAPA listing being read */
 	uint8_t user[POP3_ARG_KEEP]; /* the last USER argument, for the PASS that follows */
 	size_t user_len;
 	bool user_seen;
@@ -360,18 +361,36 @@ static enum pop3_status pop3_read_status(const struct line *line, const uint8_t 
 	return status;
 }
 
-/* A -ERR greeting turns the client away, so no command that follows is served. */
-static void pop3_on_greeting(struct pop3_analyzer *a, enum pop3_status status)
+/*
+ * A -ERR greeting turns the client away, so no command that follows is
+ * served. A whole +OK greeting is recorded with whether it carries an APOP
+ * timestamp, for the history's apop_timestamp_stripped verdict. A greeting
+ * cut at the line cap may have lost its timestamp, so it is not recorded.
+ */
+static void pop3_on_greeting(struct pop3_analyzer *a, struct mail_control *mc, enum pop3_status status,
+			     const struct line *line)
 {
-	/* TODO: a greeting stripped of its APOP timestamp (a downgrade to USER/PASS) has no anomaly name yet. */
-	pop3_set_state(a, status == POP3_STATUS_OK ? POP3_STATE_AUTHORIZATION : POP3_STATE_UPDATE);
+	struct apop_summary *apop = &mc->session->mail.apop;
+	const uint8_t *ts;
+	size_t ts_len;
+
+	if (status != POP3_STATUS_OK) {
+		pop3_set_state(a, POP3_STATE_UPDATE);
+		return;
+	}
+	pop3_set_state(a, POP3_STATE_AUTHORIZATION);
+	if (line->too_long)
+		return;
+	apop->greeting_seen = true;
+	apop->timestamp = pop3_find_apop_timestamp(line->data, line->len, &ts, &ts_len);
 }
 
 /*
  * Reads one line of a multi-line reply body. In a CAPA listing (RFC 2449
- * section 5) each line is a capability name and its parameters. Only the
- * list sent before authentication shows whether STLS is offered, because a
- * later list legitimately omits it.
+ * section 5) each line is a capability name and its parameters. Every
+ * complete listing replaces session->mail.capabilities, as every EHLO reply
+ * does for SMTP. Only the list sent before authentication shows whether STLS
+ * is offered, because a later list legitimately omits it.
  */
 static void pop3_on_body_line(struct pop3_analyzer *a, struct mail_control *mc, const struct line *line)
 {
@@ -383,12 +402,21 @@ static void pop3_on_body_line(struct pop3_analyzer *a, struct mail_control *mc, 
 	/* Only the exact line "." ends the body, because ".." and ".text" are dot-stuffed data. */
 	if (line->len == 1 && line->data[0] == '.') {
 		a->in_body = false;
-		if (a->body_kind == POP3_CMD_CAPA && a->state == POP3_STATE_AUTHORIZATION)
+		if (a->body_kind != POP3_CMD_CAPA)
+			return;
+		mc->session->mail.capabilities = a->capa_list;
+		if (a->state == POP3_STATE_AUTHORIZATION)
 			mail_capabilities_seen(mc, a->caps.stls, a->caps.mangled);
 		return;
 	}
 	if (a->body_kind != POP3_CMD_CAPA || !mail_next_word(&p, end, &word, &word_len))
 		return;
+
+	/* A line cut at the line cap would show a cut capability, so it counts as not fitting. */
+	if (line->too_long)
+		a->capa_list.truncated = true;
+	else
+		mail_capability_append(&a->capa_list, line->data, line->len);
 	if (mail_keyword_equals(word, word_len, "STLS"))
 		a->caps.stls = true;
 	else if (mail_keyword_is_mangled(word, word_len, "STLS"))
@@ -420,6 +448,7 @@ static void pop3_on_reply(struct pop3_analyzer *a, struct mail_control *mc, cons
 		break;
 	case POP3_CMD_CAPA:
 		memset(&a->caps, 0, sizeof(a->caps));
+		memset(&a->capa_list, 0, sizeof(a->capa_list));
 		break;
 	case POP3_CMD_OTHER:
 	case POP3_CMD_QUIET:
@@ -450,7 +479,7 @@ static void pop3_on_server_line(struct pop3_analyzer *a, struct mail_control *mc
 			pop3_set_state(a, POP3_STATE_AUTHORIZATION);
 		} else {
 			if (status == POP3_STATUS_OK || status == POP3_STATUS_ERR)
-				pop3_on_greeting(a, status);
+				pop3_on_greeting(a, mc, status, line);
 			return;
 		}
 	}

@@ -436,9 +436,7 @@ static void smtp_read_capability(struct smtp_state *st, const struct smtp_reply_
 
 	if (!mail_next_word(&p, r->text + r->text_len, &word, &word_len))
 		return;
-	if (st->reply_capabilities.len > 0)
-		wire_text_append(&st->reply_capabilities, "\n", 1);
-	wire_text_append(&st->reply_capabilities, r->text, r->text_len);
+	mail_capability_append(&st->reply_capabilities, r->text, r->text_len);
 	if (mail_keyword_equals(word, word_len, "STARTTLS"))
 		st->caps_starttls = true;
 	else if (mail_keyword_is_mangled(word, word_len, "STARTTLS"))

@@ -210,6 +210,8 @@ static void session_json_write_mail(const struct mail_summary *m, struct json_bu
 			}
 		}
 		json_array_end(jb);
+		if (m->capabilities.truncated)
+			json_bool(jb, "capabilities_truncated", true);
 	}
 	json_object_end(jb);
 }
@@ -271,6 +273,11 @@ static void session_json_write_history(const struct session_history *h, struct j
 	json_uint(jb, "sessions", h->sessions);
 	json_uint(jb, "starttls_offered", h->starttls_offered);
 	json_uint(jb, "starttls_not_offered", h->starttls_not_offered);
+	/* Only servers that sent POP3 greetings have these counts, so records of other servers leave them out. */
+	if (h->apop_offered > 0 || h->apop_not_offered > 0) {
+		json_uint(jb, "apop_offered", h->apop_offered);
+		json_uint(jb, "apop_not_offered", h->apop_not_offered);
+	}
 	if (h->best_version != 0)
 		session_json_version(jb, "best_version", h->best_version);
 	if (h->previous_certificate[0] != '\0')
@@ -309,6 +316,20 @@ static bool session_json_has_tls(const struct session *s)
 	return s->tls.client_hello_seen || s->tls.server_hello_seen;
 }
 
+/* A learnt policy has no visible mode, so "mode" is left out for it. */
+static void session_json_write_mta_sts(const struct session_mta_sts *m, struct json_builder *jb)
+{
+	json_object_begin(jb, "mta_sts");
+	json_string(jb, "domain", m->domain);
+	if (m->mode[0] != '\0')
+		json_string(jb, "mode", m->mode);
+	json_string(jb, "policy_source", m->policy_source != NULL ? m->policy_source : "operator");
+	if (m->policy_id[0] != '\0')
+		json_string(jb, "policy_id", m->policy_id);
+	json_string(jb, "result", m->result);
+	json_object_end(jb);
+}
+
 void session_write_json(const struct session *s, bool reveal_credentials, struct json_builder *jb)
 {
 	unsigned alerts = s->alert_count < SESSION_MAX_ALERTS ? s->alert_count : SESSION_MAX_ALERTS;
@@ -319,13 +340,8 @@ void session_write_json(const struct session *s, bool reveal_credentials, struct
 	if (app_proto_family(s->app_proto) != MAIL_FAMILY_NONE && !app_proto_is_implicit_tls(s->app_proto))
 		session_json_write_starttls(&s->mail.starttls, jb);
 	session_json_write_mail(&s->mail, jb);
-	if (s->mta_sts.checked) {
-		json_object_begin(jb, "mta_sts");
-		json_string(jb, "domain", s->mta_sts.domain);
-		json_string(jb, "mode", s->mta_sts.mode);
-		json_string(jb, "result", s->mta_sts.result);
-		json_object_end(jb);
-	}
+	if (s->mta_sts.checked)
+		session_json_write_mta_sts(&s->mta_sts, jb);
 	if (session_json_has_tls(s))
 		session_json_write_tls(&s->tls, jb);
 	json_array_begin(jb, "auth");

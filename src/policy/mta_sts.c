@@ -16,10 +16,13 @@
 
 #include "core/proto.h"
 #include "core/session.h"
+#include "policy/mta_sts_learn.h"
 #include "tls/tls_cert.h"
 
 /* Policy files larger than this are not policies: RFC 8461 section 3.3 caps fetches at 64 KiB. */
 #define MTA_STS_FILE_MAX (64u * 1024u)
+/* The largest max_age of RFC 8461 section 3.2 (about one year): a learnt policy older than this has expired. */
+#define MTA_STS_MAX_AGE_USEC (31557600ull * 1000000ull)
 
 struct mta_sts_store {
 	struct mta_sts_policy *policies; /* owned, sorted by domain */
@@ -269,7 +272,11 @@ static const struct mta_sts_policy *mta_sts_select(const struct mta_sts_store *s
 /*
  * Names what went wrong, or NULL when the capture cannot tell. The order
  * follows the delivery: STARTTLS first, then the MX name, the protocol
- * version and the certificate.
+ * version and the certificate. A learnt policy (p NULL) has no mx list,
+ * so the MX name is not checked.
+ *
+ * RFC 8461 names no TLS version; a version below TLS 1.2, which RFC 8996
+ * forbids, is reported as the catch-all validation-failure of RFC 8460.
  */
 static const char *mta_sts_evaluate(const struct mta_sts_policy *p, const struct session *s)
 {
@@ -281,7 +288,8 @@ static const char *mta_sts_evaluate(const struct mta_sts_policy *p, const struct
 			return NULL;
 		return "starttls-not-supported";
 	}
-	if (s->mail.greeting_host.len > 0 && !mta_sts_mx_matches(p, s->mail.greeting_host.data, s->mail.greeting_host.len))
+	if (p != NULL && s->mail.greeting_host.len > 0 &&
+	    !mta_sts_mx_matches(p, s->mail.greeting_host.data, s->mail.greeting_host.len))
 		return "certificate-host-mismatch";
 	if (s->tls.server_hello_seen && tls_version_rank(s->tls.version) < tls_version_rank(TLS_VERSION_TLS12))
 		return "validation-failure";
@@ -292,24 +300,68 @@ static const char *mta_sts_evaluate(const struct mta_sts_policy *p, const struct
 	return "success";
 }
 
-void mta_sts_apply(const struct mta_sts_store *store, struct session *s)
+/*
+ * The learnt policy of the first RCPT domain that has one and no operator
+ * file, and that was seen within the largest max_age before the session.
+ */
+static bool mta_sts_select_learnt(const struct mta_sts_store *store, struct mta_sts_learner *learner,
+				  const struct session *s, struct mta_sts_learnt *out)
 {
-	const struct mta_sts_policy *p;
-	const char *result;
+	const struct wire_text *list = &s->mail.rcpt_domains;
+	size_t start = 0;
 
-	/* MTA-STS governs relaying between MTAs, on port 25 (RFC 8461 section 1). */
-	if (store == NULL || s->app_proto != APP_PROTO_SMTP)
-		return;
-	p = mta_sts_select(store, s);
-	if (p == NULL)
-		return;
-	result = mta_sts_evaluate(p, s);
+	for (size_t i = 0; i <= list->len; i++) {
+		const char *domain = list->data + start;
+		size_t len = i - start;
+
+		if (i < list->len && list->data[i] != '\n')
+			continue;
+		start = i + 1;
+		if (len == 0 || (store != NULL && mta_sts_find(store, domain, len) != NULL))
+			continue;
+		if (!mta_sts_learner_find(learner, domain, len, out))
+			continue;
+		if (s->first_ts_usec > out->last_usec + MTA_STS_MAX_AGE_USEC)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Records the verdict; result NULL (the capture cannot tell) leaves the session unchecked. */
+static void mta_sts_record(struct session *s, const char *domain, const char *mode, const char *source,
+			   const char *result, enum anomaly violation)
+{
 	if (result == NULL)
 		return;
 	s->mta_sts.checked = true;
-	snprintf(s->mta_sts.domain, sizeof(s->mta_sts.domain), "%s", p->domain);
-	snprintf(s->mta_sts.mode, sizeof(s->mta_sts.mode), "%s", p->mode == MTA_STS_MODE_ENFORCE ? "enforce" : "testing");
+	snprintf(s->mta_sts.domain, sizeof(s->mta_sts.domain), "%s", domain);
+	snprintf(s->mta_sts.mode, sizeof(s->mta_sts.mode), "%s", mode);
+	s->mta_sts.policy_source = source;
 	s->mta_sts.result = result;
 	if (strcmp(result, "success") != 0)
-		session_add_anomaly(s, ANOMALY_MTA_STS_POLICY_VIOLATION);
+		session_add_anomaly(s, violation);
+}
+
+void mta_sts_apply(const struct mta_sts_store *store, struct mta_sts_learner *learner, struct session *s)
+{
+	const struct mta_sts_policy *p = NULL;
+	struct mta_sts_learnt learnt;
+
+	/* MTA-STS governs relaying between MTAs, on port 25 (RFC 8461 section 1). */
+	if (s->app_proto != APP_PROTO_SMTP)
+		return;
+	if (store != NULL)
+		p = mta_sts_select(store, s);
+	if (p != NULL) {
+		mta_sts_record(s, p->domain, p->mode == MTA_STS_MODE_ENFORCE ? "enforce" : "testing", "operator",
+			       mta_sts_evaluate(p, s), ANOMALY_MTA_STS_POLICY_VIOLATION);
+		return;
+	}
+	if (learner == NULL || !mta_sts_select_learnt(store, learner, s, &learnt))
+		return;
+	mta_sts_record(s, learnt.domain, "", "learnt", mta_sts_evaluate(NULL, s),
+		       ANOMALY_MTA_STS_LEARNT_POLICY_VIOLATION);
+	if (s->mta_sts.checked)
+		snprintf(s->mta_sts.policy_id, sizeof(s->mta_sts.policy_id), "%s", learnt.id);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct session;
+struct mta_sts_learner;
 
 /* Policies held at most; a larger directory is refused at load time. */
 #define MTA_STS_MAX_POLICIES 100000u
@@ -48,11 +49,17 @@ void mta_sts_free(struct mta_sts_store *store);
 size_t mta_sts_count(const struct mta_sts_store *store);
 
 /*
- * Checks an SMTP session against the policy of its first RCPT domain seen
- * in clear that has one in testing or enforce mode, else of a domain whose
- * mx patterns match the server's greeting name. Fills s->mta_sts and adds
- * the mta_sts_policy_violation anomaly on failure. store may be NULL.
+ * Checks an SMTP session against the operator's policy of its first RCPT
+ * domain seen in clear that has one in testing or enforce mode, else of a
+ * domain whose mx patterns match the server's greeting name. A failure
+ * adds mta_sts_policy_violation.
+ *
+ * Without an operator policy, the check uses the learnt policy of the first
+ * RCPT domain that has one and no operator file. Only the tests that need
+ * neither mode nor mx list run, and a failure adds
+ * mta_sts_learnt_policy_violation. Fills s->mta_sts; store and learner may
+ * be NULL.
  */
-void mta_sts_apply(const struct mta_sts_store *store, struct session *s);
+void mta_sts_apply(const struct mta_sts_store *store, struct mta_sts_learner *learner, struct session *s);
 
 #endif

@@ -144,6 +144,18 @@ static void report_add_findings(struct report *r, const struct report_json_value
 	}
 }
 
+/* Counts the session's MTA-STS check (docs/output.md, "mta_sts"), when it had one. */
+static void report_add_mta_sts(struct report *r, const struct report_json_value *rec)
+{
+	const struct report_json_value *m = report_json_get(rec, "mta_sts");
+	const char *cells[REPORT_COLUMNS] = {report_json_get_string(m, "domain"),
+					     report_json_get_string(m, "policy_source"),
+					     report_json_get_string(m, "result")};
+
+	if (m != NULL && m->type == REPORT_JSON_OBJECT)
+		report_table_add(&r->mta_sts, cells, 0);
+}
+
 static void report_add_session(struct report *r, const struct report_json_value *rec)
 {
 	const struct report_json_value *tls = report_json_get(rec, "tls");
@@ -172,6 +184,7 @@ static void report_add_session(struct report *r, const struct report_json_value 
 	}
 	report_add_credentials(r, rec, server);
 	report_add_findings(r, rec, server);
+	report_add_mta_sts(r, rec);
 	report_add_sample(r, rec, encrypted);
 }
 
@@ -266,6 +279,7 @@ static void report_free(struct report *r)
 	report_table_free(&r->versions);
 	report_table_free(&r->credentials);
 	report_table_free(&r->findings);
+	report_table_free(&r->mta_sts);
 	report_table_free(&r->rules);
 	free(r->samples);
 }
@@ -276,7 +290,8 @@ static void report_usage(FILE *out)
 		     "  Summarizes mailtap's JSON lines output (\"-\" reads stdin): sessions by\n"
 		     "  protocol and port, encrypted share, TLS versions and ciphers per server,\n"
 		     "  user names sent in clear per server, STARTTLS stripping and injection\n"
-		     "  findings with their flow ids, and alerts by rule.\n"
+		     "  findings with their flow ids, MTA-STS checks per domain (operator or\n"
+		     "  learnt policy, result), and alerts by rule.\n"
 		     "  --html FILE  also write a self-contained HTML page with charts to FILE\n");
 }
 
@@ -363,6 +378,7 @@ int report_main(int argc, char **argv, FILE *out, FILE *err)
 	report_table_sort(&r.versions);
 	report_table_sort(&r.credentials);
 	report_table_sort(&r.findings);
+	report_table_sort(&r.mta_sts);
 	report_table_sort(&r.rules);
 	report_write_text(&r, out);
 	if (html != NULL && report_write_html_file(&r, html, err) != 0)

@@ -245,6 +245,7 @@ int report_write_html(const struct report *r, FILE *out)
 	static const char *const cred_headers[] = {"server", "mechanism", "username", "exposure", "result",
 						   "sessions"};
 	static const char *const finding_headers[] = {"time", "flow_id", "client", "server", "finding", NULL};
+	static const char *const mta_sts_headers[] = {"domain", "policy", "result", "sessions"};
 	static const char *const rule_headers[] = {"rule", "signature", "severity", "alerts"};
 	char share[16];
 
@@ -261,6 +262,7 @@ int report_write_html(const struct report *r, FILE *out)
 	report_html_table(out, "TLS versions and ciphers per server", tls_headers, 3, &r->tls);
 	report_html_table(out, "Credentials exposed per server (user names only)", cred_headers, 5, &r->credentials);
 	report_html_table(out, "STARTTLS stripping and injection findings", finding_headers, 5, &r->findings);
+	report_html_table(out, "MTA-STS checks per domain", mta_sts_headers, 3, &r->mta_sts);
 	report_html_table(out, "Alerts by rule", rule_headers, 3, &r->rules);
 	fputs("</body></html>\n", out);
 	return ferror(out) ? -1 : 0;

@@ -48,6 +48,7 @@ struct report {
 	struct report_table versions;	  /* server, version -> sessions, for the chart */
 	struct report_table credentials;  /* server, mechanism, username, exposure, result -> sessions */
 	struct report_table findings;	  /* time, flow id, client, server, finding */
+	struct report_table mta_sts;	  /* domain, policy source, result -> sessions */
 	struct report_table rules;	  /* rule id, signature, severity -> alerts */
 	struct report_sample *samples;
 	size_t sample_count;

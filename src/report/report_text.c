@@ -155,6 +155,9 @@ void report_write_text(const struct report *r, FILE *out)
 	struct report_text_table creds = {"Credentials exposed per server (user names only)",
 					  {"server", "mechanism", "username", "exposure", "result", "sessions"},
 					  {false, false, false, false, false, true}, 6, NULL, 0};
+	struct report_text_table mta_sts = {"MTA-STS checks per domain",
+					    {"domain", "policy", "result", "sessions"},
+					    {false, false, false, true}, 4, NULL, 0};
 	struct report_text_table rules = {"Alerts by rule",
 					  {"rule", "signature", "severity", "alerts"},
 					  {true, false, false, true}, 4, NULL, 0};
@@ -170,5 +173,6 @@ void report_write_text(const struct report *r, FILE *out)
 	report_text_counted(&r->tls, &tls, out);
 	report_text_counted(&r->credentials, &creds, out);
 	report_text_findings(r, out);
+	report_text_counted(&r->mta_sts, &mta_sts, out);
 	report_text_counted(&r->rules, &rules, out);
 }

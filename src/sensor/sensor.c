@@ -20,6 +20,7 @@
 #include "history/history.h"
 #include "output/json.h"
 #include "policy/mta_sts.h"
+#include "policy/mta_sts_learn.h"
 #include "sensor/log.h"
 #include "sensor/workers.h"
 #include "tls/tls.h"
@@ -54,6 +55,7 @@ struct sensor {
 	struct outputs *outputs;
 	struct history *history; /* server history verdicts, applied before a session's rules */
 	struct mta_sts_store *mta_sts; /* operator's MTA-STS policies; NULL for none */
+	struct mta_sts_learner *learnt; /* MTA-STS policies learnt from DNS and HTTPS on the link */
 	pthread_mutex_t output_lock; /* taken per record written, only with workers */
 	struct sensor_lane *lanes;
 	unsigned lane_count;
@@ -120,7 +122,7 @@ static void sensor_on_session_end(void *ctx, struct session *sess)
 	struct sensor_lane *lane = ctx;
 
 	sess->sink = &lane->sink;
-	mta_sts_apply(lane->sensor->mta_sts, sess);
+	mta_sts_apply(lane->sensor->mta_sts, lane->sensor->learnt, sess);
 	history_apply(lane->sensor->history, sess);
 	session_emit(sess, EVENT_SESSION, 0);
 	sensor_output_lock(lane->sensor);
@@ -129,6 +131,43 @@ static void sensor_on_session_end(void *ctx, struct session *sess)
 }
 
 /* ---- lifecycle ---- */
+
+/* A learnt policy goes to the state file (when there is one). */
+static void sensor_on_policy_learnt(void *ctx, const struct mta_sts_learnt *entry)
+{
+	struct sensor *s = ctx;
+
+	history_note_learnt_policy(s->history, entry);
+}
+
+static void sensor_load_learnt_policy(void *ctx, const struct mta_sts_learnt *entry)
+{
+	struct sensor *s = ctx;
+
+	mta_sts_learner_add(s->learnt, entry->domain, entry->sources, entry->id, entry->first_usec, entry->last_usec,
+			    true);
+}
+
+/* Creates the learnt-policy map, fills it from the state file and connects it to that file. */
+static int sensor_open_learnt(struct sensor *s, char *err, size_t err_size)
+{
+	long rows;
+
+	s->learnt = mta_sts_learner_new(LIMIT_MTA_STS_LEARNT_DOMAINS);
+	if (s->learnt == NULL) {
+		snprintf(err, err_size, "cannot create the learnt MTA-STS policy map: out of memory");
+		return -1;
+	}
+	rows = history_each_learnt_policy(s->history, sensor_load_learnt_policy, s);
+	if (rows < 0) {
+		snprintf(err, err_size, "cannot read the learnt MTA-STS policies of state file %s", s->opt.state_path);
+		return -1;
+	}
+	if (rows > 0)
+		log_msg(LOG_LEVEL_INFO, "event=mta_sts_learnt_loaded state=%s policies=%ld", s->opt.state_path, rows);
+	mta_sts_learner_set_hook(s->learnt, sensor_on_policy_learnt, s);
+	return 0;
+}
 
 static struct rule_set *sensor_load_rules(const char *path)
 {
@@ -207,7 +246,7 @@ struct sensor *sensor_new(const struct sensor_options *opt, char *err, size_t er
 		return NULL;
 	}
 	s->history = history_open(opt->state_path, err, err_size);
-	if (s->history == NULL) {
+	if (s->history == NULL || sensor_open_learnt(s, err, err_size) != 0) {
 		sensor_free(s);
 		return NULL;
 	}
@@ -262,6 +301,31 @@ int sensor_reload(struct sensor *s)
 	return 0;
 }
 
+/*
+ * Ends the flows of every lane in the order one table would end them, so
+ * that the server history applies sessions in the same order with any number
+ * of workers.
+ */
+static void sensor_flush_lanes(struct sensor *s)
+{
+	for (;;) {
+		struct flow_table *next = NULL;
+		uint64_t best = 0;
+
+		for (unsigned i = 0; i < s->lane_count; i++) {
+			uint64_t order;
+
+			if (flow_table_flush_peek(s->lanes[i].flows, &order) && (next == NULL || order < best)) {
+				next = s->lanes[i].flows;
+				best = order;
+			}
+		}
+		if (next == NULL)
+			return;
+		flow_table_flush_next(next);
+	}
+}
+
 void sensor_finish(struct sensor *s)
 {
 	/* Workers finish what is queued first; then their tables are only this thread's. */
@@ -270,8 +334,7 @@ void sensor_finish(struct sensor *s)
 		worker_pool_free(s->pool);
 		s->pool = NULL;
 	}
-	for (unsigned i = 0; i < s->lane_count; i++)
-		flow_table_flush(s->lanes[i].flows);
+	sensor_flush_lanes(s);
 	history_flush(s->history);
 	outputs_finish(s->outputs);
 }
@@ -293,7 +356,9 @@ void sensor_free(struct sensor *s)
 		classifier_free(s->lanes[i].classifier);
 	}
 	free(s->lanes);
+	/* The state file is closed first, because the learnt map's hook writes to it. */
 	history_close(s->history);
+	mta_sts_learner_free(s->learnt);
 	mta_sts_free(s->mta_sts);
 	if (s->outputs != NULL)
 		outputs_close(s->outputs);
@@ -324,12 +389,20 @@ static void sensor_packet(struct sensor *s, const struct capture_packet *p)
 	rc = decoder_decode(s->decoder, p->linktype, p->data, p->caplen, p->wirelen, p->ts_usec, &view);
 	if (rc == DECODE_TCP) {
 		s->tcp_packets++;
+
+		/* A ClientHello to mta-sts.<domain> shows a policy fetch; one comparison for every other segment. */
+		if (view.dst_port == MTA_STS_HTTPS_PORT)
+			mta_sts_learn_https(s->learnt, view.payload, view.payload_len, view.ts_usec);
 		if (s->pool != NULL)
 			worker_pool_dispatch(s->pool, &view);
 		else
 			flow_table_process(s->lanes[0].flows, &view);
 	} else if (rc == DECODE_MALFORMED) {
 		s->malformed_packets++;
+	} else if (rc == DECODE_UDP) {
+		s->other_packets++;
+		if (view.src_port == DNS_PORT || view.dst_port == DNS_PORT)
+			mta_sts_learn_dns(s->learnt, view.payload, view.payload_len, view.ts_usec);
 	} else {
 		s->other_packets++;
 	}
@@ -523,6 +596,25 @@ static void sensor_sum_lanes(const struct sensor *s, struct flow_table_stats *fs
 	}
 }
 
+/* Counters of MTA-STS learning; DNS error reasons are prefixed "dns_error_". */
+static void sensor_stats_json_learnt(struct sensor *s, struct json_builder *jb)
+{
+	uint64_t counts[MTA_STS_LEARN_COUNT];
+	uint64_t dns_errors[DNS_ERROR_COUNT];
+	char name[64];
+
+	mta_sts_learner_counts(s->learnt, counts, dns_errors);
+	json_object_begin(jb, "mta_sts_learning");
+	json_uint(jb, "domains", mta_sts_learner_size(s->learnt));
+	for (int i = 0; i < MTA_STS_LEARN_COUNT; i++)
+		json_uint(jb, mta_sts_learn_count_name((enum mta_sts_learn_count)i), counts[i]);
+	for (int i = 1; i < DNS_ERROR_COUNT; i++) {
+		snprintf(name, sizeof(name), "dns_error_%s", dns_error_name((enum dns_error)-i));
+		json_uint(jb, name, dns_errors[i]);
+	}
+	json_object_end(jb);
+}
+
 static void sensor_stats_json(struct sensor *s, struct json_builder *jb)
 {
 	struct flow_table_stats fs;
@@ -572,6 +664,8 @@ static void sensor_stats_json(struct sensor *s, struct json_builder *jb)
 		json_uint(jb, reasm_count_name((enum reasm_count)i), rb->counts[i]);
 	json_object_end(jb);
 
+	sensor_stats_json_learnt(s, jb);
+
 	json_object_begin(jb, "output");
 	json_uint(jb, "alerts", alerts);
 	json_uint(jb, "records_written", oc.records_written);
@@ -579,6 +673,24 @@ static void sensor_stats_json(struct sensor *s, struct json_builder *jb)
 	json_uint(jb, "syslog_sent", oc.syslog_sent);
 	json_uint(jb, "syslog_dropped", oc.syslog_dropped);
 	json_object_end(jb);
+}
+
+/* Prints the MTA-STS learning counters; DNS error reasons only when not zero. */
+static void sensor_stats_human_learnt(struct sensor *s, FILE *out)
+{
+	uint64_t counts[MTA_STS_LEARN_COUNT];
+	uint64_t dns_errors[DNS_ERROR_COUNT];
+
+	mta_sts_learner_counts(s->learnt, counts, dns_errors);
+	fprintf(out, "mta_sts_learning.domains=%zu\n", mta_sts_learner_size(s->learnt));
+	for (int i = 0; i < MTA_STS_LEARN_COUNT; i++)
+		fprintf(out, "mta_sts_learning.%s=%" PRIu64 "\n", mta_sts_learn_count_name((enum mta_sts_learn_count)i),
+			counts[i]);
+	for (int i = 1; i < DNS_ERROR_COUNT; i++) {
+		if (dns_errors[i] != 0)
+			fprintf(out, "mta_sts_learning.dns_error_%s=%" PRIu64 "\n", dns_error_name((enum dns_error)-i),
+				dns_errors[i]);
+	}
 }
 
 /* Prints the counters as "section.name=value" lines; decoder and reassembly reasons only when not zero. */
@@ -613,6 +725,7 @@ static void sensor_stats_human(struct sensor *s, FILE *out)
 	}
 	for (int i = 0; i < APP_COUNT_COUNT; i++)
 		fprintf(out, "app.%s=%" PRIu64 "\n", app_count_name((enum app_count)i), fs.app[i]);
+	sensor_stats_human_learnt(s, out);
 	fprintf(out, "output.alerts=%" PRIu64 "\n", alerts);
 }
 

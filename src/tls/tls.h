@@ -96,4 +96,12 @@ const char *tls_summary_cipher_name(const struct tls_summary *t, char buf[TLS_CI
 /* Grades the negotiated cipher; every SSL 2.0 kind is insecure (MD5 MACs, export or single DES). */
 enum tls_cipher_grade tls_summary_cipher_grade(const struct tls_summary *t);
 
+/*
+ * Copies the server_name of a ClientHello that starts at data and lies
+ * whole within len bytes into out (NUL-terminated, size bytes at most).
+ * Returns the name's length, or -1 when the bytes are no such hello, it
+ * has no name, or the name does not fit.
+ */
+int tls_peek_sni(const uint8_t *data, size_t len, char *out, size_t size);
+
 #endif

@@ -106,6 +106,7 @@ by_port_tls = collections.Counter()
 tls_rows = collections.Counter()
 cred_rows = collections.Counter()
 findings = collections.Counter()
+mta_sts_rows = collections.Counter()
 finding_names = {"starttls_stripped", "starttls_command_injection", "starttls_response_injection"}
 for s in sessions:
     key = (s["app_proto"], str(s["dest_port"]))
@@ -119,6 +120,8 @@ for s in sessions:
         cred_rows[(server, a["mechanism"], a["username"], a["exposure"], a["result"])] += 1
     for f in finding_names & set(s["anomalies_present"]):
         findings[(server_of(s["src_ip"], s["src_port"]), server, f)] += 1
+    if (s.get("mta_sts") or {}).get("result"):
+        mta_sts_rows[(s["mta_sts"]["domain"], s["mta_sts"]["policy_source"], s["mta_sts"]["result"])] += 1
 
 # The terminal report: sections are a title line followed by indented rows.
 text = open(os.path.join(work, "report.txt"), encoding="utf-8").read()
@@ -156,6 +159,10 @@ for path in glob.glob(os.path.join(work, "agree", "*.json")):
         if rec.get("event_type") == "session":
             flow_ids.add(str(rec["flow_id"]))
 check(all(r[1] in flow_ids for r in rows), "a finding's flow id is not in the input")
+
+# MTA-STS checks: the learnt-policy captures' sessions, and none from the others.
+got = {tuple(r[:3]): int(r[3]) for r in sections.get("MTA-STS checks per domain", []) if len(r) == 4}
+check(got == dict(mta_sts_rows), "MTA-STS rows: got %s, expected %s" % (got, dict(mta_sts_rows)))
 
 # No password, in any form, in the report or the page.
 secrets = []

@@ -8,6 +8,7 @@
 #define MAILTAP_TEST_MAIL_SCRIPT_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,6 +229,57 @@ static inline void script_run_all_ways(struct script_run *full, const struct scr
 		script_release(other);
 	}
 	free(other);
+}
+
+static inline bool script_capabilities_equal(const struct script_run *r, const char *list, bool truncated)
+{
+	const struct wire_text *t = &r->s.mail.capabilities;
+
+	return script_text_equals(t, list) && t->truncated == truncated;
+}
+
+/*
+ * Runs a script whole, in 1- and 7-byte pieces and cut after every byte,
+ * and checks session->mail.capabilities (entries joined by LF). Every
+ * complete run stores expected, with the truncated flag as given. A cut run
+ * stores no list, expected, or one of earlier (NULL-terminated): the lists
+ * the script sends before the last one.
+ */
+static inline void script_check_capabilities(const struct script_turn *turns, size_t n, const struct script_options *o,
+					     const char *expected, bool truncated, const char *const *earlier)
+{
+	static const size_t steps[] = {0, 1, 7};
+	struct script_options opt = *o;
+	struct script_run *r = malloc(sizeof(*r));
+	size_t total = script_total(turns, n);
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		opt.step = steps[i];
+		script_run(r, turns, n, &opt);
+		if (!script_capabilities_equal(r, expected, truncated))
+			fprintf(stderr, "fed in pieces of %zu bytes (0: whole turns), the capabilities are \"%.*s\"\n",
+				steps[i], (int)r->s.mail.capabilities.len, r->s.mail.capabilities.data);
+		CHECK(script_capabilities_equal(r, expected, truncated));
+		script_release(r);
+	}
+
+	opt.step = 0;
+	opt.end = SESSION_END_OPEN;
+	for (size_t cut = 0; cut < total; cut++) {
+		bool allowed;
+
+		opt.limit = cut;
+		script_run(r, turns, n, &opt);
+		allowed = script_capabilities_equal(r, "", false) || script_capabilities_equal(r, expected, truncated);
+		for (size_t k = 0; earlier != NULL && earlier[k] != NULL && !allowed; k++)
+			allowed = script_capabilities_equal(r, earlier[k], false);
+		if (!allowed)
+			fprintf(stderr, "cut after %zu bytes, the capabilities are \"%.*s\"\n", cut,
+				(int)r->s.mail.capabilities.len, r->s.mail.capabilities.data);
+		CHECK(allowed);
+		script_release(r);
+	}
+	free(r);
 }
 
 #endif

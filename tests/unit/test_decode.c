@@ -479,12 +479,12 @@ static void test_not_tcp(void)
 	frame_fill(&frame_buf, 0xaa, 46);
 	expect_result(1, DECODE_OTHER, DECODE_REASON_COUNT);
 
-	/* UDP over IPv4. */
+	/* A UDP header with a zero length field (RFC 768 counts the header in it). */
 	frame_reset(&frame_buf);
 	frame_ethernet(&frame_buf, 0x0800);
 	frame_ipv4(&frame_buf, 0, 28, 1, 0, 17);
 	frame_fill(&frame_buf, 0, 8);
-	expect_result(1, DECODE_OTHER, DECODE_REASON_COUNT);
+	expect_result(1, DECODE_MALFORMED, DECODE_REASON_BAD_UDP_LENGTH);
 
 	/* IPv6 with no next header (59), and ESP (50) behind a hop-by-hop header. */
 	frame_reset(&frame_buf);
@@ -505,6 +505,55 @@ static void test_not_tcp(void)
 	frame_be16(&frame_buf, 0xc021);
 	frame_fill(&frame_buf, 0, 8);
 	expect_result(9, DECODE_OTHER, DECODE_REASON_COUNT);
+}
+
+/* UDP datagrams come back with ports and payload, for the DNS answers that MTA-STS learning reads. */
+static void test_udp(void)
+{
+	struct decoder *d = decoder_new();
+	struct packet_view v;
+	uint8_t *copy;
+
+	/* A DNS response from port 53 with a 4-byte payload and 2 bytes of Ethernet padding. */
+	frame_reset(&frame_buf);
+	frame_ethernet(&frame_buf, 0x0800);
+	frame_ipv4(&frame_buf, 0, 32, 1, 0, 17);
+	frame_be16(&frame_buf, 53);
+	frame_be16(&frame_buf, 40000);
+	frame_be16(&frame_buf, 12);
+	frame_be16(&frame_buf, 0);
+	frame_be32(&frame_buf, 0xdeadbeef);
+	frame_fill(&frame_buf, 0, 2);
+	CHECK_EQ_INT(decode_whole(d, 1, &frame_buf, &v, &copy), DECODE_UDP);
+	CHECK_EQ_INT(v.src_port, 53);
+	CHECK_EQ_INT(v.dst_port, 40000);
+	CHECK_EQ_INT(v.payload_len, 4);
+	CHECK(v.payload != NULL);
+	if (v.payload != NULL) {
+		CHECK_EQ_INT(v.payload[0], 0xde);
+		CHECK_EQ_INT(v.payload[3], 0xef);
+	}
+	CHECK(!v.payload_truncated);
+	free(copy);
+	decoder_free(d);
+
+	/* A length field larger than the datagram. */
+	frame_reset(&frame_buf);
+	frame_ethernet(&frame_buf, 0x0800);
+	frame_ipv4(&frame_buf, 0, 28, 1, 0, 17);
+	frame_be16(&frame_buf, 53);
+	frame_be16(&frame_buf, 40000);
+	frame_be16(&frame_buf, 100);
+	frame_be16(&frame_buf, 0);
+	expect_result(1, DECODE_MALFORMED, DECODE_REASON_BAD_UDP_LENGTH);
+
+	/* A header cut short. */
+	frame_reset(&frame_buf);
+	frame_ethernet(&frame_buf, 0x0800);
+	frame_ipv4(&frame_buf, 0, 24, 1, 0, 17);
+	frame_be16(&frame_buf, 53);
+	frame_be16(&frame_buf, 40000);
+	expect_result(1, DECODE_MALFORMED, DECODE_REASON_TRUNCATED_UDP);
 }
 
 static void test_unsupported_linktype(void)
@@ -923,6 +972,7 @@ int main(void)
 	test_vlan_depth();
 	test_mpls_cases();
 	test_not_tcp();
+	test_udp();
 	test_unsupported_linktype();
 	test_ip_version_mismatch();
 	test_pppoe_cases();

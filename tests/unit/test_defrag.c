@@ -524,8 +524,13 @@ static void test_v4_keys(void)
 	CHECK_EQ_INT(send_v4(d, transport, 0, 64, true, 30, IPPROTO_NUM_TCP, TS_START, &v), DECODE_HELD);
 	CHECK_EQ_INT(send_v4(d, transport, 64, 56, false, 30, IPPROTO_NUM_UDP, TS_START, &v), DECODE_HELD);
 	CHECK_EQ_INT(held_datagrams(d), 2);
-	/* A whole UDP datagram comes out as not TCP. */
-	CHECK_EQ_INT(send_v4(d, transport, 0, 64, true, 30, IPPROTO_NUM_UDP, TS_START, &v), DECODE_OTHER);
+	/*
+	 * The UDP datagram completes and goes to the UDP decoder, not the TCP
+	 * one: its bytes are a TCP header, whose sequence number is no valid
+	 * UDP length.
+	 */
+	CHECK_EQ_INT(send_v4(d, transport, 0, 64, true, 30, IPPROTO_NUM_UDP, TS_START, &v), DECODE_MALFORMED);
+	CHECK_EQ_INT(count_of(d, DECODE_REASON_BAD_UDP_LENGTH), 1);
 	CHECK_EQ_INT(held_datagrams(d), 1);
 	decoder_free(d);
 }

@@ -1,6 +1,7 @@
 /*
  * Server history: the verdicts in memory (STARTTLS stripped, TLS version
- * regression, certificate changed, REQUIRETLS in clear), and the SQLite
+ * regression, certificate changed, REQUIRETLS in clear, APOP timestamp
+ * stripped), and the SQLite
  * state file (two runs, the exclusive lock, batched writes, a process
  * killed between batches, a file that is not a database).
  */
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "core/session.h"
 #include "history/history.h"
@@ -69,6 +72,21 @@ static void make_tls(struct session *s, uint8_t client, uint16_t version)
 	s->tls.server_hello_seen = true;
 	s->tls.version = version;
 	s->tls.cipher = 0xc02f;
+}
+
+/* A POP3 session from 192.0.2.<client> to 192.0.2.<server>:port whose greeting was captured. */
+static void make_pop3(struct session *s, uint8_t client, uint8_t server, uint16_t port, bool timestamp)
+{
+	memset(s, 0, sizeof(*s));
+	set_ipv4(&s->client, client, 40000);
+	set_ipv4(&s->server, server, port);
+	s->app_proto = APP_PROTO_POP3;
+	s->first_ts_usec = 1700000000000000u;
+	s->last_ts_usec = 1700000001000000u;
+	s->mail.starttls.offered = TRISTATE_UNKNOWN;
+	s->mail.apop.greeting_seen = true;
+	s->mail.apop.timestamp = timestamp;
+	s->sink = &test_sink;
 }
 
 static struct history *open_memory(void)
@@ -295,6 +313,68 @@ static void test_requiretls_in_clear(void)
 	history_close(h);
 }
 
+static void test_apop_stripped_memory(void)
+{
+	struct history *h = open_memory();
+	struct session s;
+	struct history_counts c;
+
+	make_pop3(&s, 1, 20, 110, true);
+	history_apply(h, &s);
+	CHECK(!session_has_anomaly(&s, ANOMALY_APOP_TIMESTAMP_STRIPPED));
+	CHECK(!s.evidence.history.known);
+
+	make_pop3(&s, 2, 20, 110, false);
+	history_apply(h, &s);
+	CHECK(session_has_anomaly(&s, ANOMALY_APOP_TIMESTAMP_STRIPPED));
+	CHECK(!session_has_anomaly(&s, ANOMALY_STARTTLS_STRIPPED));
+	CHECK_EQ_INT(s.evidence.history.sessions, 1);
+	CHECK_EQ_INT(s.evidence.history.apop_offered, 1);
+	CHECK_EQ_INT(s.evidence.history.apop_not_offered, 0);
+
+	/* The timestamp is back: no verdict, and the evidence counts both earlier greetings. */
+	make_pop3(&s, 1, 20, 110, true);
+	history_apply(h, &s);
+	CHECK(!session_has_anomaly(&s, ANOMALY_APOP_TIMESTAMP_STRIPPED));
+	CHECK_EQ_INT(s.evidence.history.apop_offered, 1);
+	CHECK_EQ_INT(s.evidence.history.apop_not_offered, 1);
+	CHECK_EQ_INT(history_lookup_server(h, &s.server, &c), 0);
+	CHECK_EQ_INT(c.apop_offered, 2);
+	CHECK_EQ_INT(c.apop_not_offered, 1);
+	history_close(h);
+}
+
+static void test_apop_stripped_needs_same_server(void)
+{
+	struct history *h = open_memory();
+	struct session s;
+
+	make_pop3(&s, 1, 20, 110, true);
+	history_apply(h, &s);
+
+	/* Another port and another address of the same host are other servers. */
+	make_pop3(&s, 1, 20, 1110, false);
+	history_apply(h, &s);
+	CHECK(!session_has_anomaly(&s, ANOMALY_APOP_TIMESTAMP_STRIPPED));
+	make_pop3(&s, 1, 21, 110, false);
+	history_apply(h, &s);
+	CHECK(!session_has_anomaly(&s, ANOMALY_APOP_TIMESTAMP_STRIPPED));
+
+	/* A session whose greeting was not captured is no evidence, and is not counted. */
+	make_pop3(&s, 1, 20, 110, false);
+	s.mail.apop.greeting_seen = false;
+	history_apply(h, &s);
+	CHECK(!session_has_anomaly(&s, ANOMALY_APOP_TIMESTAMP_STRIPPED));
+	CHECK_EQ_INT(s.evidence.history.apop_not_offered, 0);
+	make_pop3(&s, 1, 20, 110, false);
+	history_apply(h, &s);
+	CHECK(session_has_anomaly(&s, ANOMALY_APOP_TIMESTAMP_STRIPPED));
+	CHECK_EQ_INT(s.evidence.history.sessions, 2);
+	CHECK_EQ_INT(s.evidence.history.apop_offered, 1);
+	CHECK_EQ_INT(s.evidence.history.apop_not_offered, 0);
+	history_close(h);
+}
+
 static void test_map_cap(void)
 {
 	struct history_map *m = history_map_new();
@@ -391,6 +471,90 @@ static void test_state_two_runs(void)
 	CHECK(session_has_anomaly(&s, ANOMALY_TLS_VERSION_REGRESSION));
 	CHECK_EQ_INT(history_failed_writes(h), 0);
 	history_close(h);
+	remove_state(path);
+}
+
+/* Runs sql on the state file at path with SQLite directly (no mailtap process may hold it). */
+static int exec_state_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(path, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static int read_state_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int value = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		value = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return value;
+}
+
+/*
+ * The APOP counts survive a restart, and a version 1 file written before
+ * the server_apop table existed opens, gains the table and keeps its other rows.
+ */
+static void test_state_apop(void)
+{
+	char path[256];
+	char err[256];
+	struct history *h;
+	struct session s;
+	struct history_counts c;
+
+	state_path(path, sizeof(path), "apop");
+	remove_state(path);
+	h = history_open(path, err, sizeof(err));
+	CHECK(h != NULL);
+	if (h == NULL)
+		return;
+	make_pop3(&s, 1, 20, 110, true);
+	history_apply(h, &s);
+	history_close(h);
+
+	/* An older file: the same tables without server_apop, which drops the APOP counts. */
+	CHECK_EQ_INT(exec_state_sql(path, "DROP TABLE server_apop"), SQLITE_OK);
+	h = history_open(path, err, sizeof(err));
+	CHECK(h != NULL);
+	if (h == NULL)
+		return;
+	CHECK_EQ_INT(history_lookup_server(h, &s.server, &c), 0);
+	CHECK_EQ_INT(c.sessions, 1);
+	CHECK_EQ_INT(c.apop_offered, 0);
+	make_pop3(&s, 1, 20, 110, true);
+	history_apply(h, &s);
+	make_pop3(&s, 1, 20, 110, true);
+	history_apply(h, &s);
+	history_close(h);
+	CHECK_EQ_INT(read_state_int(path, "PRAGMA user_version"), 1);
+	CHECK_EQ_INT(read_state_int(path, "SELECT apop_offered FROM server_apop WHERE addr = '192.0.2.20' AND port = 110"),
+		     2);
+
+	h = history_open(path, err, sizeof(err));
+	CHECK(h != NULL);
+	if (h == NULL)
+		return;
+	CHECK_EQ_INT(history_lookup_server(h, &s.server, &c), 0);
+	CHECK_EQ_INT(c.sessions, 3);
+	CHECK_EQ_INT(c.apop_offered, 2);
+	CHECK_EQ_INT(c.apop_not_offered, 0);
+	make_pop3(&s, 2, 20, 110, false);
+	history_apply(h, &s);
+	CHECK(session_has_anomaly(&s, ANOMALY_APOP_TIMESTAMP_STRIPPED));
+	CHECK_EQ_INT(s.evidence.history.apop_offered, 2);
+	CHECK_EQ_INT(history_failed_writes(h), 0);
+	history_close(h);
+	CHECK_EQ_INT(read_state_int(path, "SELECT apop_not_offered FROM server_apop WHERE addr = '192.0.2.20'"), 1);
 	remove_state(path);
 }
 
@@ -548,8 +712,11 @@ int main(void)
 	test_version_regression();
 	test_certificate_changed();
 	test_requiretls_in_clear();
+	test_apop_stripped_memory();
+	test_apop_stripped_needs_same_server();
 	test_map_cap();
 	test_state_two_runs();
+	test_state_apop();
 	test_state_lock();
 	test_state_killed_between_batches();
 	test_state_not_a_database();

@@ -939,12 +939,115 @@ static void test_garbage(void)
 	}
 }
 
+/* ---- capability export ---------------------------------------------------- */
+
+static void check_imap_capabilities(const struct script_turn *turns, size_t n, const char *expected, bool truncated,
+				    const char *const *earlier)
+{
+	struct script_options o = script_defaults(APP_PROTO_IMAP);
+
+	script_check_capabilities(turns, n, &o, expected, truncated, earlier);
+}
+
+/* A greeting that carries the list as a response code, as GMX sends it; STARTTLS keeps the list. */
+static void test_capabilities_greeting_code(void)
+{
+	static const struct script_turn turns[] = {
+		SERVER("* OK [CAPABILITY IMAP4rev1 CHILDREN ENABLE ID IDLE LITERAL+ SASL-IR STARTTLS AUTH=LOGIN AUTH=PLAIN]"
+		       " IMAP server ready\r\n"),
+		CLIENT(". STARTTLS\r\n"),
+		SERVER(". OK Begin TLS negotiation now\r\n"),
+		CLIENT("\x16\x03\x01\x00\x04\x01\x00\x00\x00"),
+	};
+
+	check_imap_capabilities(TURNS(turns),
+				"IMAP4rev1\nCHILDREN\nENABLE\nID\nIDLE\nLITERAL+\nSASL-IR\nSTARTTLS\nAUTH=LOGIN\nAUTH=PLAIN",
+				false, NULL);
+}
+
+/* Greeting code, then "* CAPABILITY", then the code of a tagged OK after login: the last one stays. */
+static void test_capabilities_latest_list(void)
+{
+	static const char *const earlier[] = {"IMAP4rev1\nSTARTTLS\nAUTH=PLAIN", "IMAP4rev1\nSTARTTLS\nAUTH=PLAIN\nID", NULL};
+	static const struct script_turn turns[] = {
+		SERVER("* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] ready\r\n"),
+		CLIENT("a1 capability\r\n"),
+		SERVER("* capability IMAP4rev1 STARTTLS AUTH=PLAIN ID\r\na1 OK done\r\n"),
+		CLIENT("a2 LOGIN alice s3cret\r\n"),
+		SERVER("a2 OK [CAPABILITY IMAP4rev1 MOVE  IDLE] Logged in\r\n"),
+	};
+
+	check_imap_capabilities(TURNS(turns), "IMAP4rev1\nMOVE\nIDLE", false, earlier);
+
+	/* The post-login list is exported but not judged: STARTTLS was offered before login. */
+	run_imap(TURNS(turns), "s3cret");
+	CHECK_EQ_INT(run_hidden->s.mail.starttls.offered, TRISTATE_TRUE);
+	CHECK(session_has_anomaly(&run_hidden->s, ANOMALY_STARTTLS_NOT_USED));
+	CHECK(!session_has_anomaly(&run_hidden->s, ANOMALY_STARTTLS_NOT_OFFERED));
+	release_runs();
+}
+
+/* PREAUTH and a later untagged OK carry lists too; a NO with a code does not count. */
+static void test_capabilities_preauth_and_untagged_ok(void)
+{
+	static const char *const earlier[] = {"IMAP4rev1", NULL};
+	static const struct script_turn preauth[] = {
+		SERVER("* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome back\r\n"),
+		CLIENT("a SELECT INBOX\r\n"),
+		SERVER("a NO [CAPABILITY IMAP4rev1 FAKE] no such mailbox\r\n"),
+	};
+	static const struct script_turn untagged_ok[] = {
+		SERVER("* OK [CAPABILITY IMAP4rev1] ready\r\n* OK [CAPABILITY IMAP4rev1 STARTTLS] more\r\n"),
+	};
+
+	check_imap_capabilities(TURNS(preauth), "IMAP4rev1\nSTARTTLS", false, NULL);
+	check_imap_capabilities(TURNS(untagged_ok), "IMAP4rev1\nSTARTTLS", false, earlier);
+}
+
+/* Lines inside a FETCH literal are message data, so their capability code is no list. */
+static void test_capabilities_not_from_literal(void)
+{
+	static const struct script_turn turns[] = {
+		SERVER("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n"),
+		CLIENT("a5 FETCH 1 BODY[]\r\n"),
+		SERVER("* 1 FETCH (BODY[] {40}\r\n"
+		       "* CAPABILITY FAKE\r\na OK [CAPABILITY X]\r\n"
+		       ")\r\na5 OK FETCH done\r\n"),
+	};
+
+	check_imap_capabilities(TURNS(turns), "IMAP4rev1\nSTARTTLS", false, NULL);
+}
+
+/* A list longer than the cap keeps whole atoms only and is marked truncated. */
+static void test_capabilities_truncated(void)
+{
+#define ATOM_50 "X-ABCDEFGHIJABCDEFGHIJABCDEFGHIJABCDEFGHIJABCDEFGH"
+	static const struct script_turn turns[] = {
+		SERVER("* OK ready\r\n"),
+		CLIENT("a capability\r\n"),
+		SERVER("* CAPABILITY " ATOM_50 "1 " ATOM_50 "2 " ATOM_50 "3 " ATOM_50 "4 " ATOM_50 "5 STARTTLS\r\n"
+		       "a OK done\r\n"),
+	};
+
+	CHECK_EQ_INT(strlen(ATOM_50), 50);
+
+	/* Four 51-byte atoms and three separators take 207 bytes; the fifth needs 52 more and STARTTLS is left out. */
+	check_imap_capabilities(TURNS(turns), ATOM_50 "1\n" ATOM_50 "2\n" ATOM_50 "3\n" ATOM_50 "4", true, NULL);
+#undef ATOM_50
+}
+
 int main(void)
 {
 	run_hidden = calloc(1, sizeof(*run_hidden));
 	run_shown = calloc(1, sizeof(*run_shown));
 	if (run_hidden == NULL || run_shown == NULL)
 		return 1;
+
+	test_capabilities_greeting_code();
+	test_capabilities_latest_list();
+	test_capabilities_preauth_and_untagged_ok();
+	test_capabilities_not_from_literal();
+	test_capabilities_truncated();
 
 	test_tag_forms();
 	test_tag_stops_at_space();

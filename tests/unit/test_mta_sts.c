@@ -5,6 +5,7 @@
 
 #include "core/session.h"
 #include "policy/mta_sts.h"
+#include "policy/mta_sts_learn.h"
 #include "test.h"
 #include "tls/tls_cert.h"
 
@@ -96,7 +97,7 @@ static void test_mta_sts_verdicts(void)
 
 	/* Offered and not used: the message went in clear. */
 	session_to(&s, "example.com", "mail.example.com");
-	mta_sts_apply(store, &s);
+	mta_sts_apply(store, NULL, &s);
 	CHECK(s.mta_sts.checked);
 	CHECK_EQ_STR(s.mta_sts.domain, "example.com");
 	CHECK_EQ_STR(s.mta_sts.mode, "enforce");
@@ -109,14 +110,14 @@ static void test_mta_sts_verdicts(void)
 	s.mail.starttls.result = STARTTLS_RESULT_OK;
 	s.tls.server_hello_seen = true;
 	s.tls.version = TLS_VERSION_TLS13;
-	mta_sts_apply(store, &s);
+	mta_sts_apply(store, NULL, &s);
 	CHECK_EQ_STR(s.mta_sts.result, "success");
 	CHECK(!session_has_anomaly(&s, ANOMALY_MTA_STS_POLICY_VIOLATION));
 
 	/* TLS 1.0 is below the floor of RFC 8461 section 4. */
 	s.tls.version = TLS_VERSION_TLS10;
 	s.anomalies = 0;
-	mta_sts_apply(store, &s);
+	mta_sts_apply(store, NULL, &s);
 	CHECK_EQ_STR(s.mta_sts.result, "validation-failure");
 
 	/* An expired chain and a name mismatch get their own result types. */
@@ -125,37 +126,118 @@ static void test_mta_sts_verdicts(void)
 	snprintf(cert.chain_error, sizeof(cert.chain_error), "certificate has expired");
 	s.tls.version = TLS_VERSION_TLS12;
 	s.tls.cert = &cert;
-	mta_sts_apply(store, &s);
+	mta_sts_apply(store, NULL, &s);
 	CHECK_EQ_STR(s.mta_sts.result, "certificate-expired");
 	cert.chain_valid = true;
 	cert.hostname_checked = true;
-	mta_sts_apply(store, &s);
+	mta_sts_apply(store, NULL, &s);
 	CHECK_EQ_STR(s.mta_sts.result, "certificate-host-mismatch");
 	s.tls.cert = NULL;
 
 	/* An MX outside the policy's patterns. */
 	session_to(&s, "example.com", "relay.example.org");
 	s.mail.starttls.result = STARTTLS_RESULT_OK;
-	mta_sts_apply(store, &s);
+	mta_sts_apply(store, NULL, &s);
 	CHECK_EQ_STR(s.mta_sts.result, "certificate-host-mismatch");
 
 	/* Unknown STARTTLS support: no verdict. */
 	session_to(&s, "example.com", "mail.example.com");
 	s.mail.starttls.offered = TRISTATE_UNKNOWN;
-	mta_sts_apply(store, &s);
+	mta_sts_apply(store, NULL, &s);
 	CHECK(!s.mta_sts.checked);
 
 	/* Submission is not relaying between MTAs: not checked. */
 	session_to(&s, "example.com", "mail.example.com");
 	s.app_proto = APP_PROTO_SUBMISSION;
-	mta_sts_apply(store, &s);
+	mta_sts_apply(store, NULL, &s);
 	CHECK(!s.mta_sts.checked);
 
 	/* A domain without a policy. */
 	session_to(&s, "example.org", "mx.example.org");
-	mta_sts_apply(store, &s);
+	mta_sts_apply(store, NULL, &s);
 	CHECK(!s.mta_sts.checked);
 
+	mta_sts_free(store);
+	{
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/example.com.txt", dir);
+		remove(path);
+		rmdir(dir);
+	}
+}
+
+/* Learnt policies: no mode, no mx list, and operator files win. */
+static void test_mta_sts_learnt_verdicts(void)
+{
+	char dir[64];
+	struct mta_sts_store *store = store_with_policy(dir, sizeof(dir));
+	struct mta_sts_learner *learner = mta_sts_learner_new(8);
+	struct session s;
+	const uint64_t day = 86400ull * 1000000ull;
+
+	CHECK(store != NULL);
+	CHECK(learner != NULL);
+	if (store == NULL || learner == NULL)
+		return;
+	CHECK_EQ_INT(mta_sts_learner_add(learner, "Example.TEST", MTA_STS_SOURCE_DNS, "20240101", day, day, false), 0);
+	CHECK_EQ_INT(mta_sts_learner_add(learner, "example.com", MTA_STS_SOURCE_HTTPS, NULL, day, day, false), 0);
+
+	/* STARTTLS offered but not used, to a learnt domain: the learnt anomaly, not the operator one. */
+	session_to(&s, "example.test", "mail.example.test");
+	s.first_ts_usec = 2 * day;
+	mta_sts_apply(store, learner, &s);
+	CHECK(s.mta_sts.checked);
+	CHECK_EQ_STR(s.mta_sts.domain, "example.test");
+	CHECK_EQ_STR(s.mta_sts.mode, "");
+	CHECK_EQ_STR(s.mta_sts.policy_source, "learnt");
+	CHECK_EQ_STR(s.mta_sts.policy_id, "20240101");
+	CHECK_EQ_STR(s.mta_sts.result, "starttls-not-supported");
+	CHECK(session_has_anomaly(&s, ANOMALY_MTA_STS_LEARNT_POLICY_VIOLATION));
+	CHECK(!session_has_anomaly(&s, ANOMALY_MTA_STS_POLICY_VIOLATION));
+
+	/* STARTTLS not offered at all is the same result type. */
+	session_to(&s, "example.test", "mail.example.test");
+	s.mail.starttls.offered = TRISTATE_FALSE;
+	mta_sts_apply(store, learner, &s);
+	CHECK_EQ_STR(s.mta_sts.result, "starttls-not-supported");
+
+	/* Any MX name passes, because the mx list of a learnt policy is unknown. */
+	session_to(&s, "example.test", "relay.elsewhere.example");
+	s.mail.starttls.attempted = true;
+	s.mail.starttls.result = STARTTLS_RESULT_OK;
+	s.tls.server_hello_seen = true;
+	s.tls.version = TLS_VERSION_TLS13;
+	mta_sts_apply(store, learner, &s);
+	CHECK_EQ_STR(s.mta_sts.result, "success");
+	CHECK(!session_has_anomaly(&s, ANOMALY_MTA_STS_LEARNT_POLICY_VIOLATION));
+
+	/* TLS 1.0 fails the RFC 8996 floor. */
+	s.tls.version = TLS_VERSION_TLS10;
+	mta_sts_apply(store, learner, &s);
+	CHECK_EQ_STR(s.mta_sts.result, "validation-failure");
+	CHECK(session_has_anomaly(&s, ANOMALY_MTA_STS_LEARNT_POLICY_VIOLATION));
+
+	/* example.com has an operator file, which takes precedence over the learnt entry. */
+	session_to(&s, "example.com", "mail.example.com");
+	mta_sts_apply(store, learner, &s);
+	CHECK_EQ_STR(s.mta_sts.policy_source, "operator");
+	CHECK_EQ_STR(s.mta_sts.mode, "enforce");
+	CHECK(session_has_anomaly(&s, ANOMALY_MTA_STS_POLICY_VIOLATION));
+	CHECK(!session_has_anomaly(&s, ANOMALY_MTA_STS_LEARNT_POLICY_VIOLATION));
+
+	/* The second RCPT domain is learnt when the first is unknown. */
+	session_to(&s, "unknown.example\nexample.test", "mail.example.test");
+	mta_sts_apply(NULL, learner, &s);
+	CHECK_EQ_STR(s.mta_sts.domain, "example.test");
+
+	/* A policy last seen more than the largest max_age (one year) before the session has expired. */
+	session_to(&s, "example.test", "mail.example.test");
+	s.first_ts_usec = 400 * day;
+	mta_sts_apply(NULL, learner, &s);
+	CHECK(!s.mta_sts.checked);
+
+	mta_sts_learner_free(learner);
 	mta_sts_free(store);
 	{
 		char path[512];
@@ -171,5 +253,6 @@ int main(void)
 	test_mta_sts_parse();
 	test_mta_sts_mx_patterns();
 	test_mta_sts_verdicts();
+	test_mta_sts_learnt_verdicts();
 	return test_finish("test_mta_sts");
 }

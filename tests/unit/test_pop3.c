@@ -584,6 +584,189 @@ static void test_garbage(void)
 	}
 }
 
+/* ---- capability export ---------------------------------------------------- */
+
+static void check_pop3_capabilities(const struct script_turn *turns, size_t n, const char *expected, bool truncated,
+				    const char *const *earlier)
+{
+	struct script_options o = script_defaults(APP_PROTO_POP3);
+
+	script_check_capabilities(turns, n, &o, expected, truncated, earlier);
+}
+
+/* The listing of pop3-stls-refused.pcap (Dovecot), one line per entry. */
+static void test_capa_exported(void)
+{
+	static const struct script_turn turns[] = {
+		SERVER("+OK Dovecot ready.\r\n"),
+		CLIENT("CAPA\r\n"),
+		SERVER("+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nSTLS\r\nUSER\r\n"
+		       "SASL PLAIN LOGIN CRAM-MD5\r\n.\r\n"),
+		CLIENT("QUIT\r\n"),
+		SERVER("+OK Logging out.\r\n"),
+	};
+
+	check_pop3_capabilities(TURNS(turns),
+				"CAPA\nTOP\nUIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\nSTLS\nUSER\nSASL PLAIN LOGIN CRAM-MD5",
+				false, NULL);
+}
+
+/* Each complete listing replaces the last, as each EHLO reply does for SMTP; the STLS verdict uses the first. */
+static void test_capa_latest_listing(void)
+{
+	static const char *const earlier[] = {"STLS\nUSER", NULL};
+	static const struct script_turn turns[] = {
+		SERVER("+OK ready\r\n"),
+		CLIENT("CAPA\r\n"),
+		SERVER("+OK\r\nSTLS\r\nUSER\r\n.\r\n"),
+		CLIENT("USER alice\r\nPASS s3cret\r\nCAPA\r\n"),
+		SERVER("+OK\r\n+OK\r\n+OK\r\nTOP\r\nUIDL\r\n.\r\n"),
+	};
+
+	check_pop3_capabilities(TURNS(turns), "TOP\nUIDL", false, earlier);
+	run_pop3(TURNS(turns), "s3cret");
+	CHECK_EQ_INT(run_hidden->s.mail.starttls.offered, TRISTATE_TRUE);
+	CHECK(session_has_anomaly(&run_hidden->s, ANOMALY_STARTTLS_NOT_USED));
+	release_runs();
+}
+
+/* Three capability lines of 100 bytes each. */
+#define CAPA_TEN "ABCDEFGHIJ"
+#define CAPA_LINE_FILL CAPA_TEN CAPA_TEN CAPA_TEN CAPA_TEN CAPA_TEN CAPA_TEN CAPA_TEN CAPA_TEN CAPA_TEN "ABCDEFGH"
+#define CAPA_LINE_1 "X1" CAPA_LINE_FILL
+#define CAPA_LINE_2 "X2" CAPA_LINE_FILL
+#define CAPA_LINE_3 "X3" CAPA_LINE_FILL
+
+/* A listing longer than the list's cap keeps whole lines only and is marked truncated. */
+static void test_capa_truncated(void)
+{
+	static const struct script_turn turns[] = {
+		SERVER("+OK ready\r\n"),
+		CLIENT("CAPA\r\n"),
+		SERVER("+OK\r\n" CAPA_LINE_1 "\r\n" CAPA_LINE_2 "\r\n" CAPA_LINE_3 "\r\nSTLS\r\n.\r\n"),
+	};
+
+	CHECK_EQ_INT(strlen(CAPA_LINE_1), 100);
+
+	/* Two lines and their separator take 201 of the 256 bytes; the third does not fit, nor does STLS after it. */
+	check_pop3_capabilities(TURNS(turns), CAPA_LINE_1 "\n" CAPA_LINE_2, true, NULL);
+	run_pop3(TURNS(turns), NULL);
+	CHECK_EQ_INT(run_hidden->s.mail.starttls.offered, TRISTATE_TRUE);
+	release_runs();
+}
+
+/* -ERR to CAPA, and a listing whose "." never came, leave no list. */
+static void test_capa_incomplete_not_exported(void)
+{
+	static const struct script_turn refused[] = {
+		SERVER("+OK ready\r\n"),
+		CLIENT("CAPA\r\n"),
+		SERVER("-ERR unknown command\r\n"),
+		CLIENT("QUIT\r\n"),
+		SERVER("+OK\r\n"),
+	};
+	static const struct script_turn unfinished[] = {
+		SERVER("+OK ready\r\n"),
+		CLIENT("CAPA\r\n"),
+		SERVER("+OK\r\nSTLS\r\nUSER\r\n"),
+	};
+	static const char *const earlier[] = {"STLS\nUSER", NULL};
+	static const struct script_turn gap[] = {
+		SERVER("+OK ready\r\n"),
+		CLIENT("CAPA\r\n"),
+		SERVER("+OK\r\nSTLS\r\nUSER\r\n.\r\n"),
+		CLIENT("CAPA\r\n"),
+		SERVER("+OK\r\nTOP\r\n"),
+		SERVER("UIDL\r\n.\r\n"),
+	};
+	struct script_options o = script_defaults(APP_PROTO_POP3);
+
+	check_pop3_capabilities(TURNS(refused), "", false, NULL);
+	check_pop3_capabilities(TURNS(unfinished), "", false, NULL);
+
+	/* A gap inside the second listing drops it, so the first one stays. */
+	o.gap_turn = 5;
+	o.gap_len = 100;
+	script_run(run_hidden, TURNS(gap), &o);
+	CHECK(script_capabilities_equal(run_hidden, earlier[0], false));
+	script_release(run_hidden);
+}
+
+/* ---- APOP timestamp in the greeting ------------------------------------------ */
+
+/*
+ * Runs a script whole, byte by byte and cut after every byte, and checks
+ * the recorded greeting: every complete run matches, and a cut run either
+ * has no greeting yet or the same one.
+ */
+static void check_apop_greeting(const struct script_turn *turns, size_t n, bool seen, bool timestamp)
+{
+	struct script_options o = script_defaults(APP_PROTO_POP3);
+	size_t total = script_total(turns, n);
+
+	for (size_t step = 0; step <= 1; step++) {
+		o.step = step;
+		script_run(run_hidden, turns, n, &o);
+		CHECK_EQ_INT(run_hidden->s.mail.apop.greeting_seen, seen);
+		CHECK_EQ_INT(run_hidden->s.mail.apop.timestamp, timestamp);
+		script_release(run_hidden);
+	}
+	o.step = 0;
+	o.end = SESSION_END_OPEN;
+	for (size_t cut = 0; cut < total; cut++) {
+		const struct apop_summary *apop = &run_hidden->s.mail.apop;
+
+		o.limit = cut;
+		script_run(run_hidden, turns, n, &o);
+		CHECK(!apop->greeting_seen || (seen && apop->timestamp == timestamp));
+		CHECK(apop->greeting_seen || !apop->timestamp);
+		script_release(run_hidden);
+	}
+}
+
+static void test_apop_greeting_recorded(void)
+{
+	static const struct script_turn with_timestamp[] = {
+		SERVER("+OK POP3 server ready " APOP_TIMESTAMP "\r\n"),
+		CLIENT("APOP mrose " APOP_DIGEST "\r\n"),
+		SERVER("+OK maildrop has 1 message\r\n"),
+	};
+	static const struct script_turn without_timestamp[] = {
+		SERVER("+OK POP3 server ready\r\n"),
+		CLIENT("USER mrose\r\nPASS tanstaaf\r\n"),
+		SERVER("+OK\r\n+OK\r\n"),
+	};
+	/* No '@' between the brackets: RFC 1939 requires a msg-id, so this is no timestamp. */
+	static const struct script_turn not_a_timestamp[] = {
+		SERVER("+OK ready <1896.697170952>\r\n"),
+	};
+	static const struct script_turn error_greeting[] = {
+		SERVER("-ERR too busy " APOP_TIMESTAMP "\r\n"),
+	};
+	static const struct script_turn no_greeting[] = {
+		CLIENT("USER mrose\r\n"),
+		SERVER("+OK " APOP_TIMESTAMP "\r\n"),
+	};
+
+	check_apop_greeting(TURNS(with_timestamp), true, true);
+	check_apop_greeting(TURNS(without_timestamp), true, false);
+	check_apop_greeting(TURNS(not_a_timestamp), true, false);
+	check_apop_greeting(TURNS(error_greeting), false, false);
+	check_apop_greeting(TURNS(no_greeting), false, false);
+}
+
+/* A capture that starts mid-session has no greeting, whatever the first +OK carries. */
+static void test_apop_greeting_midstream(void)
+{
+	static const struct script_turn turns[] = {
+		SERVER("+OK " APOP_TIMESTAMP "\r\n"),
+	};
+
+	run_midstream(run_hidden, TURNS(turns));
+	CHECK(!run_hidden->s.mail.apop.greeting_seen);
+	script_release(run_hidden);
+}
+
 int main(void)
 {
 	run_hidden = calloc(1, sizeof(*run_hidden));
@@ -618,6 +801,13 @@ int main(void)
 	test_gap_unpairs();
 	test_pipeline_overflow();
 	test_garbage();
+
+	test_capa_exported();
+	test_capa_latest_listing();
+	test_capa_truncated();
+	test_capa_incomplete_not_exported();
+	test_apop_greeting_recorded();
+	test_apop_greeting_midstream();
 
 	free(run_hidden);
 	free(run_shown);
