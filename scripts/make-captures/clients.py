@@ -4,7 +4,7 @@
 Each subcommand opens one connection to a loopback server and exits 0 when
 the exchange went as the scenario intends. The protocols are SMTP (RFC 5321,
 RFC 3207 STARTTLS, RFC 4954 AUTH, RFC 3030 BDAT), IMAP (RFC 9051 LOGIN,
-literals and AUTHENTICATE, RFC 7888 LITERAL+, RFC 4959 SASL-IR) and POP3
+literals, AUTHENTICATE and PREAUTH, RFC 7888 LITERAL+, RFC 4959 SASL-IR) and POP3
 (RFC 1939 USER/PASS and APOP, RFC 2595 STLS, RFC 5034 AUTH). The credentials come from
 the command line and are made up by make-captures.sh.
 """
@@ -393,6 +393,20 @@ def run_imap_opportunistic(args):
     imap_logout(conn)
 
 
+def run_imap_preauth(args):
+    """Read a PREAUTH greeting (RFC 9051 section 7.1.4), then work in the
+    authenticated state: CAPABILITY, SELECT, LOGOUT."""
+    conn = Connection(args.host, args.port or 143)
+    greeting = conn.read_line()
+    expect(greeting.startswith("* PREAUTH"), "no PREAUTH greeting: " + greeting)
+    conn.send("a1 CAPABILITY\r\n")
+    conn.read_imap_tagged("a1")
+    conn.send("a2 SELECT INBOX\r\n")
+    result = conn.read_imap_tagged("a2")[-1]
+    imap_logout(conn, "a3")
+    expect(result.startswith("a2 OK"), "SELECT failed: " + result)
+
+
 def run_imap_command_injection(args):
     """Send STARTTLS and CAPABILITY in one write (command injection)."""
     conn = imap_open(args)
@@ -451,6 +465,24 @@ def run_pop3_apop(args):
     expect(result.startswith("+OK"), "APOP rejected")
 
 
+def run_pop3_apop_or_user(args):
+    """Use APOP when the greeting carries a timestamp, else USER/PASS, as
+    clients that prefer APOP do. Behind a middlebox that removes the
+    timestamp, the password goes out in clear."""
+    conn, greeting = pop3_open(args)
+    start = greeting.find("<")
+    end = greeting.find(">", start)
+    if start >= 0 and end > start:
+        timestamp = greeting[start:end + 1]
+        digest = hashlib.md5((timestamp + args.password).encode()).hexdigest()
+        result = pop3_command(conn, "APOP " + args.user + " " + digest)
+    else:
+        expect(pop3_command(conn, "USER " + args.user).startswith("+OK"), "USER rejected")
+        result = pop3_command(conn, "PASS " + args.password)
+    pop3_quit(conn)
+    expect(result.startswith("+OK"), "login rejected: " + result)
+
+
 def run_pop3_auth(args):
     """AUTH with the mechanism name alone, then one response per '+' line."""
     conn, _ = pop3_open(args)
@@ -503,8 +535,10 @@ COMMANDS = {
     "imap-bearer": run_imap_bearer,
     "imap-opportunistic": run_imap_opportunistic,
     "imap-command-injection": run_imap_command_injection,
+    "imap-preauth": run_imap_preauth,
     "pop3-user": run_pop3_user,
     "pop3-apop": run_pop3_apop,
+    "pop3-apop-or-user": run_pop3_apop_or_user,
     "pop3-auth": run_pop3_auth,
     "pop3-opportunistic": run_pop3_opportunistic,
     "pop3-no-handshake": run_pop3_no_handshake,

@@ -22,9 +22,11 @@ docs/captures.md explains each check and where tshark gets a value wrong.
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -39,7 +41,8 @@ TLS_VERSION_NAMES = {"0x0002": "SSLv2", "0x0300": "SSLv3", "0x0301": "TLSv1.0",
 # shows them where a scenario sends credentials in clear text. They never
 # go into an expected file.
 SECRETS = ["Wonderland-42", 'b0b"s\\secret', "carol-pass-7", "not-the-password-9",
-           "ya29.mailtap-made-up-token-0001"]
+           "ya29.mailtap-made-up-token-0001", "dave-kerberos-5", "kdc-master-made-up-1",
+           "nobody-ntlm-8"]
 
 LINE_FIELDS = ("smtp.command_line", "smtp.response", "imap.line", "pop.request", "pop.response",
                "pop.response.data")
@@ -162,6 +165,50 @@ SCENARIOS = {
     "smtp-starttls-no-handshake-ipv4": ("go-ahead 220, then the client closed without TLS", []),
     "smtp-starttls-no-handshake-ipv6": ("go-ahead 220, then the client closed without TLS, IPv6", []),
     "pop3-stls-no-handshake-ipv4": ("STLS +OK, then the client closed without TLS", []),
+    "imap-preauth-ipv4": ("Dovecot's imap binary behind socat greets with PREAUTH; CAPABILITY, SELECT, "
+                          "LOGOUT", []),
+    "imap-logindisabled-starttls-ipv4": ("Dovecot advertises LOGINDISABLED; the client starts TLS and logs "
+                                         "in inside it", []),
+    "imap-logindisabled-login-ipv4": ("Dovecot advertises LOGINDISABLED; the client sends LOGIN in clear "
+                                      "anyway, tagged NO", [auth("LOGIN", "alice", "failure")]),
+    # Kerberos puts no user name in clear in the IMAP session (the ticket's
+    # client name is encrypted), so the expected file lists no auth record
+    # and only the result is checked.
+    "imap-authenticate-gssapi-ipv4": ("curl AUTHENTICATE GSSAPI with a ticket from a throwaway Kerberos KDC",
+                                      [auth("GSSAPI", None, exposure=None)]),
+    "imap-authenticate-ntlm-ipv4": ("curl AUTHENTICATE NTLM (NTLMv2) against Dovecot with Samba winbind",
+                                    [auth("NTLM", "MAILTAP\\nobody", exposure="crackable")]),
+    "pop3-auth-ntlm-ipv4": ("curl AUTH NTLM (NTLMv2) against Dovecot with Samba winbind",
+                            [auth("NTLM", "MAILTAP\\nobody", exposure="crackable")]),
+    "submission-auth-ntlm-ipv4": ("curl AUTH NTLM (NTLMv2) on 587, Postfix with Dovecot and Samba winbind "
+                                  "SASL", [auth("NTLM", "MAILTAP\\nobody", exposure="crackable")]),
+    "smtp-starttls-stripped-ipv6": ("middlebox on [::1] rewrote STARTTLS to XXXXXXXA, client sent AUTH PLAIN "
+                                    "in clear", [auth("PLAIN", "alice")], [], ["starttls_not_offered"]),
+    "imap-starttls-stripped-ipv6": ("middlebox on [::1] rewrote STARTTLS to XXXXXXXA, client sent LOGIN in "
+                                    "clear", [auth("LOGIN", "alice")], [], ["starttls_not_offered"]),
+    "pop3-stls-stripped-ipv6": ("middlebox on [::1] rewrote STLS to XXXA, client sent USER/PASS in clear",
+                                [auth("USER/PASS", "alice")], [], ["starttls_not_offered"]),
+    "smtp-starttls-refused-ipv6": ("middlebox on [::1] answered STARTTLS with 454, client sent AUTH PLAIN "
+                                   "in clear", [auth("PLAIN", "alice")]),
+    "imap-starttls-refused-ipv6": ("middlebox on [::1] answered STARTTLS with NO, client sent LOGIN in clear",
+                                   [auth("LOGIN", "alice")]),
+    "pop3-stls-refused-ipv6": ("middlebox on [::1] answered STLS with -ERR, client sent USER/PASS in clear",
+                               [auth("USER/PASS", "alice")]),
+    "smtp-starttls-response-injection-ipv6": ("middlebox on [::1] appended a forged 250 after the 220 "
+                                              "go-ahead", []),
+    "imap-starttls-response-injection-ipv6": ("middlebox on [::1] appended a forged * OK after the go-ahead",
+                                              []),
+    "pop3-stls-response-injection-ipv6": ("middlebox on [::1] appended a forged +OK after the STLS go-ahead",
+                                          []),
+}
+
+# Captures of several TCP connections, in order: a summary and one list of
+# logins per connection, as in SCENARIOS.
+SEQUENCE_SCENARIOS = {
+    "pop3-apop-timestamp-stripped": ("APOP through a relay, then USER/PASS after the relay removed the APOP "
+                                     "timestamp from the second greeting",
+                                     [[auth("APOP", "alice", exposure="crackable")],
+                                      [auth("USER/PASS", "alice")]]),
 }
 
 
@@ -393,7 +440,9 @@ def decoded_client_text(stream):
     only the first line of a segment (a LOGIN with non-synchronising
     literals is visible only in tcp.payload). Each text is added once more
     with IMAP quoted-string escapes undone, and each word that is valid
-    base64 is added decoded (SASL responses).
+    base64 is added decoded (SASL responses), followed by the user name of
+    an NTLM AUTHENTICATE message, which tshark does not decode in mail
+    protocols.
     """
     raw = [line for _, line in stream.client_lines()] + stream.payload_lines(True)
     for name in ("smtp.auth.username", "smtp.auth.password", "imap.request.username",
@@ -406,10 +455,37 @@ def decoded_client_text(stream):
         texts.append(text.replace('\\"', '"').replace("\\\\", "\\"))
         for word in text.split():
             try:
-                texts.append(base64.b64decode(word, validate=True).decode("utf-8", "replace"))
+                decoded = base64.b64decode(word, validate=True)
             except (binascii.Error, ValueError):
-                pass
+                continue
+            texts.append(decoded.decode("utf-8", "replace"))
+            ntlm_user = ntlm_user_name(decoded)
+            if ntlm_user:
+                texts.append(ntlm_user)
     return texts
+
+
+def ntlm_user_name(message):
+    """Return "DOMAIN\\user", or "user" without a domain, from an NTLM
+    AUTHENTICATE_MESSAGE (MS-NLMP section 2.2.1.3), or None for other bytes.
+
+    The header contains six security buffers (length, maximum length, offset)
+    from byte 12 and NegotiateFlags at byte 60. The domain is the third
+    buffer and the user name the fourth; they are UTF-16LE when the
+    NTLMSSP_NEGOTIATE_UNICODE flag (0x1) is set, else OEM bytes.
+    """
+    if len(message) < 64 or message[:8] != b"NTLMSSP\0" or struct.unpack_from("<I", message, 8)[0] != 3:
+        return None
+
+    def buffer(offset):
+        length, _, start = struct.unpack_from("<HHI", message, offset)
+        return message[start:start + length]
+
+    flags = struct.unpack_from("<I", message, 60)[0]
+    encoding = "utf-16-le" if flags & 0x1 else "latin-1"
+    domain = buffer(28).decode(encoding, "replace")
+    user = buffer(36).decode(encoding, "replace")
+    return domain + "\\" + user if domain else user
 
 
 AUTH_START = re.compile(r"(?i)^(AUTH|USER|APOP|\S+ LOGIN|\S+ AUTHENTICATE)\b")
@@ -557,6 +633,12 @@ def session_expectation(stream, entries, unasserted):
 
 
 def write_expected(capture_dir, name):
+    if name in SEQUENCE_SCENARIOS:
+        write_sequence_expected(capture_dir, name)
+        return
+    if name in POLICY_SCENARIOS:
+        write_policy_expected(capture_dir, name)
+        return
     entry = SCENARIOS[name]
     summary, entries = entry[0], entry[1]
     decode_as = entry[2] if len(entry) > 2 else []
@@ -570,15 +652,232 @@ def write_expected(capture_dir, name):
     # recording rather than a fact of the scenario.
     if streams[0].has_lost_segment():
         raise ExpectationError("tshark finds a lost segment; record the capture again")
+    sessions = [session_expectation(stream, entries, unasserted) for stream in streams]
+    dump_expected(capture_dir, name, summary, decode_as, sessions)
+
+
+def dump_expected(capture_dir, name, summary, decode_as, sessions):
     expected = {
         "capture": name + ".pcap",
         "summary": summary,
         "checked_with": "tshark " + " ".join(["-n", "-o", "smtp.decryption:TRUE", "-T", "pdml"] + decode_as),
-        "sessions": [session_expectation(stream, entries, unasserted) for stream in streams],
+        "sessions": sessions,
     }
     with open(os.path.join(capture_dir, name + ".expected.json"), "w") as output:
         json.dump(expected, output, indent=2)
         output.write("\n")
+
+
+def apop_timestamp(stream):
+    """Return the APOP timestamp <...@...> of a POP3 greeting (RFC 1939
+    section 7), "" for a greeting without one, or None without a greeting."""
+    greeting = next((line for _, line in stream.server_lines()), None)
+    if greeting is None or not greeting.startswith("+OK"):
+        return None
+    match = re.search(r"<[^<>\s]*@[^<>\s]*>", greeting)
+    return match.group(0) if match else ""
+
+
+def write_sequence_expected(capture_dir, name):
+    """Write the expected file of a capture with several connections.
+
+    apop_timestamp_stripped is present for a POP3 session whose greeting
+    has no APOP timestamp when an earlier session to the same server
+    address and port had one, and absent otherwise.
+    """
+    summary, logins = SEQUENCE_SCENARIOS[name]
+    streams = read_streams(os.path.join(capture_dir, name + ".pcap"), [])
+    if len(streams) != len(logins):
+        raise ExpectationError("expected %d TCP connections, tshark shows %d" % (len(logins), len(streams)))
+    if any(stream.has_lost_segment() for stream in streams):
+        raise ExpectationError("tshark finds a lost segment; record the capture again")
+
+    sessions = []
+    servers_with_timestamp = set()
+    for stream, entries in zip(streams, logins):
+        session = session_expectation(stream, entries, [])
+        if protocol_of(stream) == "pop3":
+            server = (stream.server_ip, stream.server_port)
+            timestamp = apop_timestamp(stream)
+            stripped = timestamp == "" and server in servers_with_timestamp
+            key = "anomalies_present" if stripped else "anomalies_absent"
+            session[key] = sorted(session[key] + ["apop_timestamp_stripped"])
+            if timestamp:
+                servers_with_timestamp.add(server)
+        sessions.append(session)
+    dump_expected(capture_dir, name, summary, [], sessions)
+
+
+# --- MTA-STS learning and server history ---------------------------------------------
+
+# Captures of DNS or HTTPS traffic next to mail sessions, and captures of
+# several sessions to one server. Each has a summary. The facts of every mail
+# session come from tshark as in SCENARIOS, and none of them logs in.
+POLICY_SCENARIOS = {
+    "smtp-mta-sts-learnt-dns-ipv4": "dig TXT _mta-sts.example.test answered by dnsmasq, then swaks to "
+                                    "bob@example.test without STARTTLS",
+    "smtp-mta-sts-learnt-https-ipv4": "curl https://mta-sts.example.test/.well-known/mta-sts.txt from openssl "
+                                      "s_server, then swaks to bob@example.test without STARTTLS",
+    "smtp-history-starttls-stripped-ipv4": "swaks STARTTLS, then swaks after Postfix was reloaded with TLS off",
+    "smtp-history-tls-regression-ipv4": "swaks STARTTLS with TLS 1.3, then with TLS 1.0 from the same client",
+    "smtp-history-certificate-changed-ipv4": "swaks STARTTLS with TLS 1.2, then again after Postfix was "
+                                             "reloaded with another certificate",
+}
+
+# RFC 8461 section 3.1: v=STSv1, then fields separated by ";", one of them id=1*32(ALPHA / DIGIT).
+STS_RECORD = re.compile(r"^v=STSv1[ \t]*;")
+STS_ID = re.compile(r"(?:^|;)[ \t]*id=([A-Za-z0-9]{1,32})[ \t]*(?:;|$)")
+RCPT_DOMAIN = re.compile(r"(?i)^RCPT TO:\s*<[^<>@]*@([^<>]+)>")
+OBSOLETE_VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
+VERSION_ORDER = ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+
+
+def dns_learnt_policies(root):
+    """Return {domain: (frame, id)} from DNS responses with exactly one
+    v=STSv1 TXT record for _mta-sts.<domain>. The answers of the captures
+    are one character-string each, which tshark shows as one dns.txt."""
+    learnt = {}
+    for packet in root.iter("packet"):
+        fields = {}
+        for field in packet.iter("field"):
+            fields.setdefault(field.get("name"), []).append(field)
+        if first(fields, "dns.flags.response") != "1" or first(fields, "dns.flags.rcode") != "0":
+            continue
+        name = (first(fields, "dns.qry.name") or "").lower()
+        if not name.startswith("_mta-sts.") or first(fields, "dns.qry.type") != "16":
+            continue
+        records = [f.get("show", "") for f in fields.get("dns.txt", []) if STS_RECORD.match(f.get("show", ""))]
+        match = STS_ID.search(records[0][len("v=STSv1"):]) if len(records) == 1 else None
+        if match:
+            learnt[name[len("_mta-sts."):]] = (int(first(fields, "frame.number")), match.group(1))
+    return learnt
+
+
+def https_learnt_policies(streams):
+    """Return {domain: (frame, "")} from ClientHellos to port 443 naming mta-sts.<domain>."""
+    learnt = {}
+    for stream in streams:
+        hello = stream.handshake_frames(1)
+        if stream.server_port != 443 or not hello:
+            continue
+        sni = (first(stream.packet(hello[0]), "tls.handshake.extensions_server_name") or "").lower()
+        if sni.startswith("mta-sts.") and len(sni) > len("mta-sts."):
+            learnt.setdefault(sni[len("mta-sts."):], (hello[0], ""))
+    return learnt
+
+
+def learnt_mta_sts(stream, starttls, tls, learnt):
+    """The mta_sts object of a port-25 session to a domain learnt before
+    the session ended, or None. Result types are RFC 8460's: STARTTLS not
+    used or not offered, then a version below TLS 1.2 (RFC 8996). The result
+    of a TLS session with a visible certificate is left out, because the
+    certificate's trust is mailtap's verdict."""
+    if stream.server_port != 25 or starttls is None:
+        return None
+    last_frame = max(int(first(p, "frame.number")) for p in stream.packets)
+    for _, line in stream.client_lines():
+        match = RCPT_DOMAIN.match(line)
+        domain = match.group(1).lower().rstrip(".") if match else None
+        if domain not in learnt or learnt[domain][0] > last_frame:
+            continue
+        entry = {"domain": domain, "policy_source": "learnt"}
+        if learnt[domain][1]:
+            entry["policy_id"] = learnt[domain][1]
+        if starttls["result"] != "ok":
+            if starttls["offered"] is None and not starttls["attempted"]:
+                return None
+            entry["result"] = "starttls-not-supported"
+        elif tls.get("version") in OBSOLETE_VERSIONS:
+            entry["result"] = "validation-failure"
+        elif not stream.handshake_frames(11):
+            entry["result"] = "success"
+        return entry
+    return None
+
+
+def leaf_certificate_sha256(stream):
+    """SHA-256 of the first certificate in the server's Certificate message, or None."""
+    for fields in stream.packets:
+        for field in fields.get("tls.handshake.certificate", []):
+            if field.get("value"):
+                return hashlib.sha256(binascii.unhexlify(field.get("value"))).hexdigest()
+    return None
+
+
+def mark_anomaly(session, name, present):
+    """Move an anomaly to anomalies_present or anomalies_absent."""
+    for key in ("anomalies_present", "anomalies_absent"):
+        session[key] = [a for a in session[key] if a != name]
+    key = "anomalies_present" if present else "anomalies_absent"
+    session[key] = sorted(session[key] + [name])
+
+
+def history_expectation(session, stream, earlier):
+    """Add the history verdicts of one session. earlier lists the earlier
+    sessions to the same server address and port as (stream, starttls, tls).
+
+    starttls_stripped: one of them offered STARTTLS and this one does not.
+    tls_version_regression: the same client negotiated TLS 1.2 or later
+    before and a lower version now. certificate_changed: the previous
+    certificate differs. history: the evidence.history counts."""
+    starttls = session.get("starttls") or {}
+    if not earlier:
+        session["history"] = None
+        return
+    offered_before = sum(1 for _, facts, _ in earlier if facts and facts.get("offered") is True)
+    session["history"] = {"sessions": len(earlier), "starttls_offered": offered_before}
+    if starttls.get("offered") is False:
+        mark_anomaly(session, "starttls_stripped", offered_before > 0)
+
+    version = session.get("tls", {}).get("version")
+    pair_versions = [tls.get("version") for other, _, tls in earlier
+                     if other.client_ip == stream.client_ip and tls.get("version") in VERSION_ORDER]
+    if version in VERSION_ORDER and pair_versions:
+        best = max(VERSION_ORDER.index(v) for v in pair_versions)
+        regressed = best >= VERSION_ORDER.index("TLSv1.2") and VERSION_ORDER.index(version) < best
+        mark_anomaly(session, "tls_version_regression", regressed)
+
+    certificate = leaf_certificate_sha256(stream)
+    previous = next((leaf_certificate_sha256(other) for other, _, _ in reversed(earlier)
+                     if leaf_certificate_sha256(other)), None)
+    if certificate and previous:
+        mark_anomaly(session, "certificate_changed", certificate != previous)
+        if certificate != previous:
+            session["history"]["previous_certificate"] = previous
+
+
+def write_policy_expected(capture_dir, name):
+    """Write the expected file of a learning or history capture: every mail
+    session, with its mta_sts object and history verdicts."""
+    path = os.path.join(capture_dir, name + ".pcap")
+    streams = read_streams(path, [])
+    if any(stream.has_lost_segment() for stream in streams):
+        raise ExpectationError("tshark finds a lost segment; record the capture again")
+    learnt = dns_learnt_policies(run_tshark(path, []))
+    for domain, entry in https_learnt_policies(streams).items():
+        learnt.setdefault(domain, entry)
+
+    sessions = []
+    earlier_by_server = {}
+    for stream in streams:
+        if stream.server_port not in APP_PROTO_BY_PORT:
+            continue
+        session = session_expectation(stream, [], [])
+        starttls = session.get("starttls")
+        tls = session.get("tls", {})
+        mta_sts = learnt_mta_sts(stream, starttls, tls, learnt)
+        session["mta_sts"] = mta_sts
+        if mta_sts is not None:
+            if "result" in mta_sts:
+                mark_anomaly(session, "mta_sts_learnt_policy_violation", mta_sts["result"] != "success")
+            mark_anomaly(session, "mta_sts_policy_violation", False)
+        server = (stream.server_ip, stream.server_port)
+        history_expectation(session, stream, earlier_by_server.get(server, []))
+        earlier_by_server.setdefault(server, []).append((stream, starttls, tls))
+        sessions.append(session)
+    if not sessions:
+        raise ExpectationError("tshark shows no mail session")
+    dump_expected(capture_dir, name, POLICY_SCENARIOS[name], [], sessions)
 
 
 def main():
@@ -586,7 +885,7 @@ def main():
         print("usage: expect.py CAPTURE_DIR [NAME ...]", file=sys.stderr)
         return 2
     capture_dir = sys.argv[1]
-    names = sys.argv[2:] or sorted(SCENARIOS)
+    names = sys.argv[2:] or sorted(list(SCENARIOS) + list(SEQUENCE_SCENARIOS) + list(POLICY_SCENARIOS))
     failures = 0
     for name in names:
         if not os.path.exists(os.path.join(capture_dir, name + ".pcap")):

@@ -3,8 +3,8 @@
 #
 # Run as root on Debian 12. The script installs Postfix, Dovecot and the
 # clients with apt-get and configures them in a throwaway directory, so
-# nothing under /etc changes. It starts them on 127.0.0.1 and ::1 only and
-# records one small pcap per scenario with tcpdump on lo. At the end it stops
+# nothing under /etc changes. It starts them, and a Kerberos KDC, on loopback
+# addresses only and records one small pcap per scenario with tcpdump on lo. At the end it stops
 # every process it started and writes captures/NAME.expected.json from
 # tshark's reading of each capture (expect.py).
 #
@@ -12,7 +12,7 @@
 #   OUTPUT_DIR defaults to the repository's captures/ directory. With
 #   scenario names, only those captures are recorded again.
 #
-# All traffic goes to 127.0.0.1, 127.0.0.2, 127.0.0.3 or ::1. Every user name,
+# All traffic goes to 127.0.0.1 to 127.0.0.6 or ::1. Every user name,
 # password and token below is made up; docs/captures.md lists them.
 
 set -euo pipefail
@@ -35,13 +35,18 @@ BOB_PASSWORD='b0b"s\secret'
 CAROL_PASSWORD='carol-pass-7'
 WRONG_PASSWORD='not-the-password-9'
 OAUTH_TOKEN='ya29.mailtap-made-up-token-0001'
+DAVE_PASSWORD='dave-kerberos-5'
+KDC_MASTER_PASSWORD='kdc-master-made-up-1'
+NTLM_PASSWORD='nobody-ntlm-8'
 
 PYTHON=/usr/bin/python3
 
 install_packages() {
     local packages=(postfix dovecot-core dovecot-imapd dovecot-pop3d swaks tcpdump openssl
                     python3 curl tshark ca-certificates libnet-ssleay-perl libio-socket-ssl-perl
-                    libauthen-sasl-perl libdigest-hmac-perl iproute2)
+                    libauthen-sasl-perl libdigest-hmac-perl iproute2 dnsmasq-base bind9-dnsutils
+                    socat krb5-kdc krb5-admin-server krb5-user dovecot-gssapi winbind
+                    libio-socket-inet6-perl)
     local missing=()
     local package
     for package in "${packages[@]}"; do
@@ -658,6 +663,569 @@ record_injection() {
         clients pop3-no-handshake --host 127.0.0.1
 }
 
+# --- Kerberos, Samba winbind, a second Dovecot and a PREAUTH server -------------
+#
+# PREAUTH, LOGINDISABLED, GSSAPI and NTLM need Dovecot settings that would
+# change every other capture, so a second Dovecot instance serves IMAP and
+# POP3 on EXTRA_ADDRESS: disable_plaintext_auth = yes, and clients connect
+# from 127.0.0.1, which Dovecot does not treat as a secured connection
+# because the remote address differs from the local one. It offers PLAIN,
+# LOGIN, GSSAPI and NTLM, and a second Postfix submission service, on
+# EXTRA_ADDRESS:587, uses it for SASL.
+#
+# A throwaway MIT Kerberos KDC on 127.0.0.1:88 issues the GSSAPI tickets,
+# with its database and configuration under the work directory (KRB5_CONFIG,
+# KRB5_KDC_PROFILE). Debian 12's Dovecot 2.3.19.1 has no NTLM code of its own
+# ("Unknown authentication mechanism 'NTLM'"), only Samba's ntlm_auth helper
+# (auth_use_winbind), so a standalone winbindd checks NTLM responses against
+# a Samba password database under the work directory. PREAUTH comes from
+# Dovecot's imap binary, started per connection by socat on PREAUTH_ADDRESS
+# with the user already chosen.
+
+EXTRA_ADDRESS=127.0.0.4
+PREAUTH_ADDRESS=127.0.0.5
+KERBEROS_REALM=MAILTAP.TEST
+KERBEROS_HOST=mail.mailtap.test
+
+extra_server_scenarios=(imap-preauth-ipv4 imap-logindisabled-starttls-ipv4 imap-logindisabled-login-ipv4
+                        imap-authenticate-gssapi-ipv4 imap-authenticate-ntlm-ipv4 pop3-auth-ntlm-ipv4
+                        submission-auth-ntlm-ipv4)
+
+# Samba's NetBIOS name, which is also the domain of its local accounts: an
+# NTLM client must name it, or winbindd looks for a domain controller.
+SAMBA_DOMAIN=MAILTAP
+
+# Samba accounts must be Unix accounts, and "nobody" is the one that exists
+# on every Debian system, so the NTLM user is "nobody" (with a made-up Samba
+# password) rather than alice.
+NTLM_USER=nobody
+
+# any_selected NAME...: true when at least one of the scenarios is to be recorded.
+any_selected() {
+    local name
+    for name in "$@"; do
+        is_selected "$name" && return 0
+    done
+    return 1
+}
+
+# kerberos COMMAND...: run COMMAND with this run's Kerberos configuration and
+# ticket cache, never the system's /etc/krb5.conf.
+kerberos() {
+    env KRB5_CONFIG="$work_dir/kerberos/krb5.conf" KRB5_KDC_PROFILE="$work_dir/kerberos/kdc.conf" \
+        KRB5CCNAME="FILE:$work_dir/kerberos/ccache" "$@"
+}
+
+write_kerberos_config() {
+    local dir=$work_dir/kerberos
+    mkdir -p "$dir"
+
+    # No DNS lookups: the realm and the KDC are named here, and the host name
+    # is used as given (curl resolves it to EXTRA_ADDRESS with --resolve).
+    cat > "$dir/krb5.conf" <<EOF
+[libdefaults]
+    default_realm = $KERBEROS_REALM
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    dns_canonicalize_hostname = false
+    rdns = false
+    udp_preference_limit = 1
+[realms]
+    $KERBEROS_REALM = {
+        kdc = 127.0.0.1:88
+    }
+[domain_realm]
+    $KERBEROS_HOST = $KERBEROS_REALM
+EOF
+    cat > "$dir/kdc.conf" <<EOF
+[kdcdefaults]
+    kdc_listen = 127.0.0.1:88
+    kdc_tcp_listen = 127.0.0.1:88
+[realms]
+    $KERBEROS_REALM = {
+        database_name = $dir/principal
+        key_stash_file = $dir/stash
+        acl_file = $dir/kadm5.acl
+    }
+[logging]
+    kdc = FILE:$dir/kdc.log
+EOF
+    kerberos kdb5_util create -s -r "$KERBEROS_REALM" -P "$KDC_MASTER_PASSWORD" >/dev/null
+    kerberos kadmin.local -r "$KERBEROS_REALM" -q "addprinc -pw $DAVE_PASSWORD dave" >/dev/null
+    kerberos kadmin.local -r "$KERBEROS_REALM" -q "addprinc -randkey imap/$KERBEROS_HOST" >/dev/null
+    kerberos kadmin.local -r "$KERBEROS_REALM" -q "ktadd -k $dir/imap.keytab imap/$KERBEROS_HOST" >/dev/null
+
+    # Dovecot's auth process runs as the dovecot user and reads the keytab.
+    chown dovecot "$dir/imap.keytab"
+    chmod 0600 "$dir/imap.keytab"
+}
+
+# write_samba_config: a standalone Samba configuration for winbindd and
+# ntlm_auth, and the NTLM account in its password database.
+write_samba_config() {
+    local dir=$work_dir/samba
+    mkdir -p "$dir/private" "$dir/lock" "$dir/state" "$dir/cache" "$dir/run" "$dir/ncalrpc"
+
+    # libwbclient in Samba 4.17 finds winbindd only at the compiled-in
+    # /run/samba/winbindd because it ignores WINBINDD_SOCKET_DIR, so the
+    # socket goes there. Everything else stays in the work directory.
+    # "rpc start on demand helpers = no" keeps winbindd from starting
+    # samba-dcerpcd, which would outlive it.
+    cat > "$dir/smb.conf" <<EOF
+[global]
+  workgroup = EXAMPLE
+  netbios name = $SAMBA_DOMAIN
+  server role = standalone server
+  passdb backend = tdbsam:$dir/private/passdb.tdb
+  private dir = $dir/private
+  lock directory = $dir/lock
+  state directory = $dir/state
+  cache directory = $dir/cache
+  pid directory = $dir/run
+  ncalrpc dir = $dir/ncalrpc
+  winbindd socket directory = /run/samba/winbindd
+  log file = $dir/log.%m
+  interfaces = lo
+  bind interfaces only = yes
+  disable netbios = yes
+  rpc start on demand helpers = no
+EOF
+    printf '%s\n%s\n' "$NTLM_PASSWORD" "$NTLM_PASSWORD" \
+        | smbpasswd -c "$dir/smb.conf" -a -s "$NTLM_USER" >/dev/null
+
+    # Dovecot starts the helper without options, and ntlm_auth would read
+    # /etc/samba/smb.conf.
+    printf '#!/bin/sh\nexec /usr/bin/ntlm_auth --configfile=%s "$@"\n' "$dir/smb.conf" > "$dir/ntlm_auth"
+    chmod 0755 "$dir/ntlm_auth"
+}
+
+write_extra_dovecot_config() {
+    local dir=$work_dir/dovecot-extra
+    mkdir -p "$dir/run" "$dir/state" "$dir/mail"
+    chown nobody:nogroup "$dir/mail"
+
+    local uid gid
+    uid=$(id -u nobody)
+    gid=$(id -g nobody)
+    {
+        printf 'alice:{PLAIN}%s:%s:%s::%s/mail/alice\n' "$ALICE_PASSWORD" "$uid" "$gid" "$dir"
+        printf 'dave:{PLAIN}%s:%s:%s::%s/mail/dave\n' "$DAVE_PASSWORD" "$uid" "$gid" "$dir"
+        printf '%s:{PLAIN}%s:%s:%s::%s/mail/%s\n' "$NTLM_USER" "$NTLM_PASSWORD" "$uid" "$gid" "$dir" "$NTLM_USER"
+    } > "$dir/users"
+    chmod 0644 "$dir/users"
+
+    # GSSAPI logins arrive as dave@MAILTAP.TEST and NTLM logins as
+    # nobody@MAILTAP; username_format=%n keeps the user for the passwd-file
+    # lookups. The auth process runs as root because ntlm_auth needs
+    # winbindd's privileged pipe.
+    cat > "$dir/dovecot.conf" <<EOF
+instance_name = dovecot-extra
+base_dir = $dir/run
+state_dir = $dir/state
+log_path = $dir/dovecot.log
+protocols = imap pop3
+listen = $EXTRA_ADDRESS
+ssl = yes
+ssl_cert = <$work_dir/cert.pem
+ssl_key = <$work_dir/key.pem
+disable_plaintext_auth = yes
+auth_mechanisms = plain login gssapi ntlm
+auth_gssapi_hostname = $KERBEROS_HOST
+auth_krb5_keytab = $work_dir/kerberos/imap.keytab
+import_environment = KRB5_CONFIG=$work_dir/kerberos/krb5.conf
+auth_use_winbind = yes
+auth_winbind_helper_path = $work_dir/samba/ntlm_auth
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n $dir/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%n $dir/users
+}
+service auth {
+  user = root
+  unix_listener $work_dir/postfix-queue/private/auth-extra {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+service imap-login {
+  inet_listener imap {
+    port = 143
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 110
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+EOF
+}
+
+# add_extra_submission: a Postfix submission service on EXTRA_ADDRESS whose
+# SASL goes to the second Dovecot.
+add_extra_submission() {
+    if ! grep -q "^$EXTRA_ADDRESS:submission " "$work_dir/postfix/master.cf"; then
+        printf '%s:submission inet n - n - - smtpd -o smtpd_sasl_path=private/auth-extra\n' \
+            "$EXTRA_ADDRESS" >> "$work_dir/postfix/master.cf"
+    fi
+    postfix -c "$work_dir/postfix" reload >/dev/null 2>&1
+    wait_for_listener "$EXTRA_ADDRESS" 587
+}
+
+# start_extra_servers: start the KDC, the second Dovecot and the PREAUTH
+# listener as helpers, so that stop_helpers and stop_everything end them.
+start_extra_servers() {
+    # env, not the kerberos function: a function in the background runs in
+    # a subshell, and its process id would not be the KDC's.
+    env KRB5_CONFIG="$work_dir/kerberos/krb5.conf" KRB5_KDC_PROFILE="$work_dir/kerberos/kdc.conf" \
+        krb5kdc -n -P "$work_dir/kerberos/kdc.pid" &
+    helper_pids+=("$!")
+    # A winbindd that already responds would be the system's, with other
+    # accounts, and the NTLM captures need this run's.
+    if wbinfo -p >/dev/null 2>&1; then
+        echo "make-captures.sh: a winbindd already listens on /run/samba/winbindd; stop it first" >&2
+        return 1
+    fi
+    mkdir -p /run/samba
+    winbindd -s "$work_dir/samba/smb.conf" -F --no-process-group &
+    helper_pids+=("$!")
+    dovecot -F -c "$work_dir/dovecot-extra/dovecot.conf" &
+    helper_pids+=("$!")
+
+    # The imap binary refuses to run as root on a socket ("must not be
+    # started from inetd"), so socat hands it pipes. It looks up alice in
+    # the second Dovecot's userdb and runs as her uid.
+    socat "TCP-LISTEN:143,bind=$PREAUTH_ADDRESS,reuseaddr,fork" \
+        "EXEC:/usr/lib/dovecot/imap -c $work_dir/dovecot-extra/dovecot.conf -u alice,pipes" \
+        2>>"$work_dir/preauth.log" &
+    helper_pids+=("$!")
+
+    wait_for_listener 127.0.0.1 88
+    wait_for_listener "$EXTRA_ADDRESS" 143
+    wait_for_listener "$EXTRA_ADDRESS" 110
+    wait_for_listener "$PREAUTH_ADDRESS" 143
+    wait_for_winbindd
+}
+
+wait_for_winbindd() {
+    local try
+    for try in $(seq 1 50); do
+        wbinfo -p >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    echo "make-captures.sh: winbindd does not respond after 10 s; see $work_dir/samba/log.winbindd" >&2
+    return 1
+}
+
+# wait_for_listener HOST PORT: wait up to 10 s until a TCP socket listens
+# there. Unlike wait_for_port it makes no connection, so a relay that counts
+# its connections is not disturbed.
+wait_for_listener() {
+    local host=$1 port=$2 address=$1 try
+    case $host in
+        *:*) address="[$host]" ;;
+    esac
+    for try in $(seq 1 50); do
+        if ss -Hltn "src $address and sport = :$port" | grep -q .; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "make-captures.sh: nothing listens on [$host]:$port after 10 s" >&2
+    return 1
+}
+
+record_extra_servers() {
+    if ! any_selected "${extra_server_scenarios[@]}"; then
+        return 0
+    fi
+    write_kerberos_config
+    write_samba_config
+    write_extra_dovecot_config
+    start_extra_servers
+    add_extra_submission
+
+    capture imap-preauth-ipv4 "host $PREAUTH_ADDRESS and tcp port 143" \
+        clients imap-preauth --host "$PREAUTH_ADDRESS"
+    capture imap-logindisabled-starttls-ipv4 "host $EXTRA_ADDRESS and tcp port 143" \
+        clients imap-opportunistic --host "$EXTRA_ADDRESS" --user alice --password "$ALICE_PASSWORD"
+    capture imap-logindisabled-login-ipv4 "host $EXTRA_ADDRESS and tcp port 143" \
+        clients imap-login --host "$EXTRA_ADDRESS" --user alice --password "$ALICE_PASSWORD" --form atom \
+        --expect-failure
+
+    # curl names the principal in --user and takes the ticket from the cache.
+    printf '%s\n' "$DAVE_PASSWORD" | kerberos kinit dave >/dev/null
+    capture imap-authenticate-gssapi-ipv4 "host $EXTRA_ADDRESS and tcp port 143" \
+        kerberos curl --silent --show-error --max-time 15 --login-options AUTH=GSSAPI \
+        --user "dave@$KERBEROS_REALM:" --resolve "$KERBEROS_HOST:143:$EXTRA_ADDRESS" "imap://$KERBEROS_HOST/"
+
+    local ntlm_user="$SAMBA_DOMAIN\\$NTLM_USER:$NTLM_PASSWORD"
+    capture imap-authenticate-ntlm-ipv4 "host $EXTRA_ADDRESS and tcp port 143" \
+        curl --silent --show-error --max-time 15 --login-options AUTH=NTLM --user "$ntlm_user" \
+        "imap://$EXTRA_ADDRESS/"
+    capture pop3-auth-ntlm-ipv4 "host $EXTRA_ADDRESS and tcp port 110" \
+        curl --silent --show-error --max-time 15 --login-options AUTH=NTLM --user "$ntlm_user" \
+        "pop3://$EXTRA_ADDRESS/"
+    capture submission-auth-ntlm-ipv4 "host $EXTRA_ADDRESS and tcp port 587" \
+        curl --silent --show-error --max-time 15 "smtp://$EXTRA_ADDRESS:587" --login-options AUTH=NTLM \
+        --user "$ntlm_user" --mail-from nobody@example.test --mail-rcpt bob@example.test \
+        --upload-file "$work_dir/message.txt"
+    stop_helpers
+}
+
+# pop3_apop_twice HOST: two logins by a client that prefers APOP and falls
+# back to USER/PASS when the greeting has no timestamp.
+pop3_apop_twice() {
+    clients pop3-apop-or-user --host "$1" --user alice --password "$ALICE_PASSWORD" &&
+        clients pop3-apop-or-user --host "$1" --user alice --password "$ALICE_PASSWORD"
+}
+
+# The first session passes the relay unchanged and logs in with APOP; the
+# relay removes the timestamp from the second greeting.
+record_apop_strip() {
+    if ! is_selected pop3-apop-timestamp-stripped; then
+        return 0
+    fi
+    start_helper strip-apop --listen 127.0.0.3 --port 110 --upstream 127.0.0.1 --protocol pop3 --pass-first 1
+    wait_for_listener 127.0.0.3 110
+    capture pop3-apop-timestamp-stripped 'host 127.0.0.3 and tcp port 110' pop3_apop_twice 127.0.0.3
+    stop_helpers
+}
+
+# --- IPv6 middleboxes ------------------------------------------------------------
+#
+# IPv6 has one loopback address, so a relay on [::1] can use the standard
+# ports only while Postfix and Dovecot listen on 127.0.0.1 alone. The servers
+# are restarted IPv4-only for these captures, the relays forward to
+# 127.0.0.1, the filter keeps the IPv6 leg, and the servers are restarted
+# with IPv6 afterwards.
+
+ipv6_middlebox_scenarios=(smtp-starttls-stripped-ipv6 imap-starttls-stripped-ipv6 pop3-stls-stripped-ipv6
+                          smtp-starttls-refused-ipv6 imap-starttls-refused-ipv6 pop3-stls-refused-ipv6
+                          smtp-starttls-response-injection-ipv6 imap-starttls-response-injection-ipv6
+                          pop3-stls-response-injection-ipv6)
+
+# restart_servers ipv4|all: stop Postfix and Dovecot, set their listening
+# protocols and start them again.
+restart_servers() {
+    local protocols=$1 listen try
+    postfix -c "$work_dir/postfix" stop >/dev/null 2>&1
+    doveadm -c "$work_dir/dovecot.conf" stop >/dev/null 2>&1
+    for try in $(seq 1 50); do
+        servers_stopped && break
+        sleep 0.2
+    done
+    if ! servers_stopped; then
+        echo "make-captures.sh: Postfix or Dovecot did not stop for the restart" >&2
+        return 1
+    fi
+
+    listen='127.0.0.1, ::1'
+    if [ "$protocols" = ipv4 ]; then
+        listen=127.0.0.1
+    fi
+    postconf -c "$work_dir/postfix" -e "inet_protocols = $protocols"
+    sed -i "s/^listen = .*/listen = $listen/" "$work_dir/dovecot.conf"
+    postfix -c "$work_dir/postfix" start >/dev/null 2>&1
+    dovecot -c "$work_dir/dovecot.conf"
+    wait_for_port 127.0.0.1 25
+    wait_for_port 127.0.0.1 143
+    wait_for_port 127.0.0.1 110
+}
+
+# start_ipv6_relays MODE PROTOCOL...: one relay on [::1] per protocol.
+start_ipv6_relays() {
+    local mode=$1 protocol
+    shift
+    declare -A ports=([smtp]=25 [imap]=143 [pop3]=110)
+    for protocol in "$@"; do
+        start_helper "$mode" --listen ::1 --port "${ports[$protocol]}" --upstream 127.0.0.1 --protocol "$protocol"
+        wait_for_listener ::1 "${ports[$protocol]}"
+    done
+}
+
+record_middleboxes_ipv6() {
+    if ! any_selected "${ipv6_middlebox_scenarios[@]}"; then
+        return 0
+    fi
+    restart_servers ipv4
+    local leg='ip6 and tcp port'
+
+    start_ipv6_relays strip smtp imap pop3
+    capture smtp-starttls-stripped-ipv6 "$leg 25" \
+        clients smtp-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    capture imap-starttls-stripped-ipv6 "$leg 143" \
+        clients imap-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    capture pop3-stls-stripped-ipv6 "$leg 110" \
+        clients pop3-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    stop_helpers
+
+    start_ipv6_relays refuse smtp imap pop3
+    capture smtp-starttls-refused-ipv6 "$leg 25" \
+        clients smtp-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    capture imap-starttls-refused-ipv6 "$leg 143" \
+        clients imap-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    capture pop3-stls-refused-ipv6 "$leg 110" \
+        clients pop3-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    stop_helpers
+
+    start_ipv6_relays inject-response smtp imap pop3
+    capture smtp-starttls-response-injection-ipv6 "$leg 25" \
+        clients smtp-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    capture imap-starttls-response-injection-ipv6 "$leg 143" \
+        clients imap-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    capture pop3-stls-response-injection-ipv6 "$leg 110" \
+        clients pop3-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    stop_helpers
+
+    restart_servers all
+}
+
+# --- MTA-STS learning and server history ----------------------------------------
+#
+# mailtap learns that a domain publishes an MTA-STS policy from a DNS answer
+# with a "v=STSv1" TXT record for _mta-sts.<domain>, and from a TLS
+# ClientHello to mta-sts.<domain> on port 443 (RFC 8461 sections 3.1 and
+# 3.3). dnsmasq answers DNS and openssl s_server serves the policy over
+# HTTPS, both on POLICY_ADDRESS only. Each capture then sends a message to
+# example.test in clear, which the learnt policy does not allow.
+
+POLICY_ADDRESS=127.0.0.6
+POLICY_ID=20261205T000000
+
+policy_scenarios=(smtp-mta-sts-learnt-dns-ipv4 smtp-mta-sts-learnt-https-ipv4)
+history_scenarios=(smtp-history-starttls-stripped-ipv4 smtp-history-tls-regression-ipv4
+                   smtp-history-certificate-changed-ipv4)
+
+start_policy_servers() {
+    local dir=$work_dir/mta-sts
+    mkdir -p "$dir/.well-known"
+    printf 'version: STSv1\r\nmode: enforce\r\nmx: mail.example.test\r\nmax_age: 86400\r\n' \
+        > "$dir/.well-known/mta-sts.txt"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mta-sts.example.test" \
+        -addext "subjectAltName=DNS:mta-sts.example.test" \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+
+    # -C /dev/null keeps dnsmasq from reading /etc/dnsmasq.conf, and
+    # --no-resolv from forwarding anything: it answers only its own record.
+    dnsmasq -C /dev/null --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
+        --listen-address="$POLICY_ADDRESS" --port=53 --pid-file="$dir/dnsmasq.pid" \
+        --txt-record="_mta-sts.example.test,v=STSv1; id=$POLICY_ID" 2>>"$dir/dnsmasq.log" &
+    helper_pids+=("$!")
+
+    # s_server -WWW answers "GET /path" with the file ./path.
+    (cd "$dir" && exec openssl s_server -quiet -accept "$POLICY_ADDRESS:443" -cert cert.pem -key key.pem -WWW) \
+        >>"$dir/s_server.log" 2>&1 &
+    helper_pids+=("$!")
+    wait_for_port "$POLICY_ADDRESS" 443
+    wait_for_dns
+}
+
+# wait_for_dns: wait up to 10 s until dnsmasq answers the policy record.
+wait_for_dns() {
+    local try
+    for try in $(seq 1 50); do
+        if dig +short +tries=1 +time=1 @"$POLICY_ADDRESS" TXT _mta-sts.example.test 2>/dev/null | grep -q STSv1; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "make-captures.sh: no TXT record from dnsmasq on $POLICY_ADDRESS after 10 s; see $work_dir/mta-sts/dnsmasq.log" >&2
+    return 1
+}
+
+# The clients of the two learning captures: the policy lookup, then a
+# message to bob@example.test without STARTTLS.
+policy_dns_then_smtp() {
+    dig +tries=1 +time=5 @"$POLICY_ADDRESS" TXT _mta-sts.example.test &&
+        swaks_send --server 127.0.0.1 --port 25
+}
+
+policy_https_then_smtp() {
+    curl --silent --show-error --max-time 15 --insecure \
+        --resolve "mta-sts.example.test:443:$POLICY_ADDRESS" https://mta-sts.example.test/.well-known/mta-sts.txt &&
+        swaks_send --server 127.0.0.1 --port 25
+}
+
+record_policy() {
+    local scenario selected=
+    for scenario in "${policy_scenarios[@]}"; do
+        is_selected "$scenario" && selected=1
+    done
+    [ -n "$selected" ] || return 0
+    start_policy_servers
+    capture smtp-mta-sts-learnt-dns-ipv4 "host $POLICY_ADDRESS and udp port 53 or tcp port 25" policy_dns_then_smtp
+    capture smtp-mta-sts-learnt-https-ipv4 "host $POLICY_ADDRESS and tcp port 443 or tcp port 25" \
+        policy_https_then_smtp
+    stop_helpers
+}
+
+# Postfix changes between the two sessions of a history capture: one
+# postconf setting, then a reload, which new connections see at once.
+postfix_set() {
+    postconf -c "$work_dir/postfix" -e "$@"
+    postfix -c "$work_dir/postfix" reload >/dev/null 2>&1
+    sleep 2
+}
+
+postfix_restore_tls() {
+    postconf -c "$work_dir/postfix" -e smtpd_tls_security_level=may \
+        "smtpd_tls_cert_file=$work_dir/cert.pem" "smtpd_tls_key_file=$work_dir/key.pem"
+    postfix -c "$work_dir/postfix" reload >/dev/null 2>&1
+    sleep 2
+}
+
+# The same server offers STARTTLS, then (TLS switched off) does not.
+history_stripped_sessions() {
+    swaks_send --server 127.0.0.1 --port 25 -tls --tls-sni mail.example.test &&
+        postfix_set smtpd_tls_security_level=none &&
+        swaks_send --server 127.0.0.1 --port 25
+}
+
+# The same client and server negotiate TLS 1.3, then TLS 1.0.
+history_regression_sessions() {
+    swaks_send --server 127.0.0.1 --port 25 -tls --tls-protocol tlsv1_3 --tls-sni mail.example.test &&
+        swaks_send --server 127.0.0.1 --port 25 -tls --tls-protocol tlsv1 --tls-cipher 'DEFAULT:@SECLEVEL=0' \
+            --tls-sni mail.example.test
+}
+
+# The server presents one certificate, then another (TLS 1.2 shows both in clear).
+history_certificate_sessions() {
+    swaks_send --server 127.0.0.1 --port 25 -tls --tls-protocol tlsv1_2 --tls-sni mail.example.test &&
+        postfix_set "smtpd_tls_cert_file=$work_dir/cert2.pem" "smtpd_tls_key_file=$work_dir/key2.pem" &&
+        swaks_send --server 127.0.0.1 --port 25 -tls --tls-protocol tlsv1_2 --tls-sni mail.example.test
+}
+
+record_history() {
+    local scenario selected=
+    for scenario in "${history_scenarios[@]}"; do
+        is_selected "$scenario" && selected=1
+    done
+    [ -n "$selected" ] || return 0
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mail.example.test" \
+        -addext "subjectAltName=DNS:mail.example.test" \
+        -keyout "$work_dir/key2.pem" -out "$work_dir/cert2.pem" 2>/dev/null
+    chmod 0644 "$work_dir/cert2.pem"
+    chmod 0640 "$work_dir/key2.pem"
+
+    capture smtp-history-starttls-stripped-ipv4 'tcp port 25' history_stripped_sessions
+    postfix_restore_tls
+    capture smtp-history-tls-regression-ipv4 'tcp port 25' history_regression_sessions
+    capture smtp-history-certificate-changed-ipv4 'tcp port 25' history_certificate_sessions
+    postfix_restore_tls
+}
+
 main() {
     install_packages
     mkdir -p "$out_dir"
@@ -676,6 +1244,11 @@ main() {
     record_pop3
     record_middleboxes
     record_injection
+    record_extra_servers
+    record_apop_strip
+    record_middleboxes_ipv6
+    record_policy
+    record_history
 
     stop_everything
     if [ -n "$servers_left" ]; then

@@ -10,6 +10,10 @@ Modes:
                    it, so the server stays in plain text.
   inject-response  relay that appends a forged plain-text response after the
                    server's STARTTLS go-ahead, before the TLS handshake.
+  strip-apop       POP3 relay that removes the APOP timestamp <...@...> from
+                   the server's greeting, so that a client falls back to
+                   USER/PASS. The first --pass-first connections are relayed
+                   unchanged.
   mock-smtp        SMTP server that accepts AUTH XOAUTH2 and OAUTHBEARER.
   mock-imap        IMAP server that accepts LOGIN and AUTHENTICATE XOAUTH2 /
                    OAUTHBEARER without TLS (also used on port 993 to put plain
@@ -40,6 +44,10 @@ GO_AHEAD = {
     "imap": re.compile(rb"^\S+ OK", re.IGNORECASE),
     "pop3": re.compile(rb"^\+OK"),
 }
+# The APOP timestamp of a POP3 greeting (RFC 1939 section 7), with the space
+# before it.
+APOP_TIMESTAMP = re.compile(rb" ?<[^<>\s]*@[^<>\s]*>")
+
 INJECTED_RESPONSE = {
     "smtp": b"250 2.0.0 injected by the middlebox\r\n",
     "imap": b"* OK injected by the middlebox\r\n",
@@ -59,11 +67,13 @@ class Relay:
     """One client connection relayed to the real server, line by line until
     the STARTTLS exchange, then byte for byte."""
 
-    def __init__(self, mode, protocol, client, upstream):
+    def __init__(self, mode, protocol, client, upstream, strip_greeting=False):
         self.mode = mode
         self.protocol = protocol
         self.client = client
         self.server = upstream
+        self.strip_greeting = strip_greeting
+        self.greeting_seen = False
         self.starttls_sent = False
         self.raw = threading.Event()
 
@@ -128,6 +138,9 @@ class Relay:
     def forward_server_line(self, line):
         if self.mode == "strip":
             line = line.replace(STARTTLS_WORD[self.protocol], STRIPPED_WORD[self.protocol])
+        if self.strip_greeting and not self.greeting_seen:
+            line = APOP_TIMESTAMP.sub(b"", line, count=1)
+        self.greeting_seen = True
         if self.starttls_sent and GO_AHEAD[self.protocol].match(line):
             if self.mode == "inject-response":
                 line += INJECTED_RESPONSE[self.protocol]
@@ -153,10 +166,13 @@ def listen(address, port):
 
 def serve_relay(args):
     server = listen(args.listen, args.port)
+    accepted = 0
     while True:
         client, _ = server.accept()
+        accepted += 1
         upstream = socket.create_connection((args.upstream, args.port), timeout=30)
-        relay = Relay(args.mode, args.protocol, client, upstream)
+        strip_greeting = args.mode == "strip-apop" and accepted > args.pass_first
+        relay = Relay(args.mode, args.protocol, client, upstream, strip_greeting)
         threading.Thread(target=relay_and_close, args=(relay,), daemon=True).start()
 
 
@@ -259,11 +275,13 @@ def run_mock(handler, client):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["strip", "refuse", "inject-response"] + sorted(MOCKS))
+    parser.add_argument("mode", choices=["strip", "refuse", "inject-response", "strip-apop"] + sorted(MOCKS))
     parser.add_argument("--listen", required=True, help="loopback address to listen on")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", help="loopback address of the real server (relays only)")
     parser.add_argument("--protocol", choices=sorted(STARTTLS_WORD), default="smtp")
+    parser.add_argument("--pass-first", type=int, default=0,
+                        help="strip-apop: number of connections relayed unchanged before stripping starts")
     args = parser.parse_args()
 
     # Both ends must stay on this machine: the captures are made on lo only.

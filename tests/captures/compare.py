@@ -14,7 +14,10 @@ address and port must carry:
   - the same auth records in the same order, each with the expected
     mechanism, username, result and exposure, and a password that is
     "<redacted>" or absent;
-  - every anomaly of anomalies_present and none of anomalies_absent.
+  - every anomaly of anomalies_present and none of anomalies_absent;
+  - every key of the expected mta_sts object, and of the expected history
+    object in evidence.history, or no such object when the expected value
+    is null.
 Keys the expected file leaves out are not compared. Every mismatch is
 printed as one line: flow, field, expected value, actual value.
 
@@ -144,6 +147,11 @@ def compare_session(expected, actual):
         comparison.compare_auth(expected["auth"], actual.get("auth"))
     comparison.compare_anomalies(expected.get("anomalies_present", []),
                                  expected.get("anomalies_absent", []), actual.get("anomalies"))
+    if "mta_sts" in expected:
+        comparison.compare_object("mta_sts", expected["mta_sts"], actual.get("mta_sts"))
+    if "history" in expected:
+        evidence = actual.get("evidence") if isinstance(actual.get("evidence"), dict) else {}
+        comparison.compare_object("evidence.history", expected["history"], evidence.get("history"))
     return comparison.mismatches
 
 
