@@ -257,6 +257,14 @@ static void app_apply_requests(struct app_analyzer *a, enum direction dir)
 	}
 	app_apply_counted(a, DIR_TO_SERVER);
 	app_apply_counted(a, DIR_TO_CLIENT);
+	for (int i = 0; i < 2; i++) {
+		if (a->mc.body_stop[i])
+			line_reader_stop_dot_body(&a->dir[i].lines);
+		if (a->mc.body_skip[i])
+			(void)line_reader_skip_to_dot_line(&a->dir[i].lines);
+		a->mc.body_skip[i] = false;
+		a->mc.body_stop[i] = false;
+	}
 	if (d->mode == APP_MODE_AWAIT_TLS && line_reader_at_line_start(&d->lines))
 		d->clear_line = false;
 }

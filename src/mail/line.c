@@ -106,6 +106,63 @@ static bool line_reader_count(struct line_reader *r, const uint8_t *data, size_t
 	return true;
 }
 
+/*
+ * Passes over message text up to the line "." (CR LF or bare LF after it).
+ * Returns true with the "." line delivered, as line_reader_text would
+ * deliver it; dot-stuffed lines such as ".." are text and do not end it.
+ */
+static bool line_reader_dot_body(struct line_reader *r, const uint8_t *data, size_t len, size_t *used,
+				 struct line *out)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t byte = data[i];
+
+		switch (r->dot_state) {
+		case LINE_DOT_IN_LINE: {
+			const uint8_t *lf = memchr(data + i, '\n', len - i);
+
+			if (lf == NULL) {
+				i = len;
+				continue;
+			}
+			i = (size_t)(lf - data) + 1;
+			r->dot_state = LINE_DOT_LINE_START;
+			continue;
+		}
+		case LINE_DOT_LINE_START:
+			r->dot_state = byte == '.' ? LINE_DOT_SEEN : LINE_DOT_IN_LINE;
+			if (byte == '\n')
+				r->dot_state = LINE_DOT_LINE_START;
+			i++;
+			continue;
+		case LINE_DOT_SEEN:
+		case LINE_DOT_CR_SEEN:
+			if (byte == '\n') {
+				bool bare_lf = r->dot_state == LINE_DOT_SEEN;
+
+				i++;
+				r->body_bytes += i;
+				*used = i;
+				r->mode = LINE_MODE_TEXT;
+				r->dot_state = LINE_DOT_LINE_START;
+				/* line_reader_skip_to_dot_line reserved the byte. */
+				r->buf[0] = '.';
+				r->len = 1;
+				line_reader_deliver(r, out, false, bare_lf);
+				return true;
+			}
+			r->dot_state = byte == '\r' && r->dot_state == LINE_DOT_SEEN ? LINE_DOT_CR_SEEN : LINE_DOT_IN_LINE;
+			i++;
+			continue;
+		}
+	}
+	r->body_bytes += len;
+	*used = len;
+	return false;
+}
+
 /* Appends text bytes up to and including the next LF. Returns true when a line is complete. */
 static bool line_reader_text(struct line_reader *r, const uint8_t *data, size_t len, size_t *used,
 			     struct line *out)
@@ -174,6 +231,9 @@ int line_reader_feed(struct line_reader *r, const uint8_t *data, size_t len, siz
 		case LINE_MODE_TEXT:
 			done = line_reader_text(r, data + pos, len - pos, &used, out);
 			break;
+		case LINE_MODE_DOT_BODY:
+			done = line_reader_dot_body(r, data + pos, len - pos, &used, out);
+			break;
 		}
 		pos += used;
 		if (done) {
@@ -227,6 +287,24 @@ bool line_reader_cancel_counted(struct line_reader *r)
 bool line_reader_is_counted(const struct line_reader *r)
 {
 	return r->mode == LINE_MODE_COUNTED;
+}
+
+bool line_reader_skip_to_dot_line(struct line_reader *r)
+{
+	if (r->mode != LINE_MODE_TEXT || r->len != 0 || line_reader_reserve(r, 1) != 0)
+		return false;
+	r->mode = LINE_MODE_DOT_BODY;
+	r->dot_state = LINE_DOT_LINE_START;
+	return true;
+}
+
+void line_reader_stop_dot_body(struct line_reader *r)
+{
+	if (r->mode != LINE_MODE_DOT_BODY)
+		return;
+	/* Inside a line, the rest of it up to LF is still message text. */
+	r->mode = r->dot_state == LINE_DOT_LINE_START ? LINE_MODE_TEXT : LINE_MODE_SKIP_TO_LF;
+	r->dot_state = LINE_DOT_LINE_START;
 }
 
 bool line_reader_at_line_start(const struct line_reader *r)

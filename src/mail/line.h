@@ -43,6 +43,15 @@ enum line_mode {
 	LINE_MODE_TEXT = 0,
 	LINE_MODE_SKIP_TO_LF, /* after an over-long line or a gap */
 	LINE_MODE_COUNTED,
+	LINE_MODE_DOT_BODY, /* message text skipped up to its "." line */
+};
+
+/* Where the dot-body scan stands in the current line. */
+enum line_dot_state {
+	LINE_DOT_LINE_START = 0, /* the next byte starts a line */
+	LINE_DOT_SEEN,		 /* the line so far is "." */
+	LINE_DOT_CR_SEEN,	 /* the line so far is ".\r" */
+	LINE_DOT_IN_LINE,	 /* inside another line: wait for its LF */
 };
 
 struct line_reader {
@@ -54,6 +63,8 @@ struct line_reader {
 	uint64_t counted_left; /* counted mode: bytes still to consume */
 	uint64_t counted_len;  /* counted mode: the item's full size */
 	size_t counted_keep;   /* counted mode: prefix bytes to keep, at most max_line */
+	enum line_dot_state dot_state; /* dot-body mode only */
+	uint64_t body_bytes;	       /* bytes passed over in dot-body mode */
 	uint64_t too_long_lines;
 	uint64_t skipped_bytes; /* bytes dropped after over-long lines and gaps */
 	uint64_t gaps;
@@ -86,6 +97,19 @@ void line_reader_expect_counted(struct line_reader *r, uint64_t n, size_t keep);
 bool line_reader_take_empty_counted(struct line_reader *r, struct line *out);
 /* Returns to text mode when the counted item has not consumed any byte yet. Returns true if it did. */
 bool line_reader_cancel_counted(struct line_reader *r);
+/*
+ * Switches to dot-body mode: the lines that follow are message text (SMTP
+ * DATA after the header section, a POP3 RETR or TOP reply) and are passed
+ * over without being framed, up to the line "." that ends the message
+ * (RFC 5321 section 4.5.2, RFC 1939 section 3), which is delivered as a
+ * normal line. Lines of message text are not protocol lines, so an
+ * over-long one is not counted. Takes effect only at a line start in text
+ * mode and returns true when it did. A gap ends the mode like any partial
+ * line, and the reader resynchronises at the next LF.
+ */
+bool line_reader_skip_to_dot_line(struct line_reader *r);
+/* Leaves dot-body mode for text mode at the next line start, for a message the peer ended another way. */
+void line_reader_stop_dot_body(struct line_reader *r);
 /* True while a counted item is being consumed. */
 bool line_reader_is_counted(const struct line_reader *r);
 /* True when no partial line is buffered (the next byte starts a new line). */

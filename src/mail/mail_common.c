@@ -277,6 +277,18 @@ void mail_cancel_counted(struct mail_control *mc, enum direction dir)
 	mc->counted_cancel[dir] = true;
 }
 
+void mail_skip_message_body(struct mail_control *mc, enum direction dir)
+{
+	mc->body_skip[dir] = true;
+	mc->body_stop[dir] = false;
+}
+
+void mail_stop_message_body(struct mail_control *mc, enum direction dir)
+{
+	mc->body_skip[dir] = false;
+	mc->body_stop[dir] = true;
+}
+
 void mail_set_inconclusive(struct mail_control *mc, const char *reason)
 {
 	if (mc->session->evidence.inconclusive == NULL)

@@ -45,6 +45,8 @@ struct mail_control {
 	bool tls_after_line[2]; /* indexed by enum direction */
 	struct mail_counted_request counted[2];
 	bool counted_cancel[2]; /* drop a counted item not yet started (a rejected IMAP literal) */
+	bool body_skip[2];	/* pass over message text up to its "." line */
+	bool body_stop[2];	/* the message ended another way: frame lines again */
 
 	/* Bookkeeping of the helpers. */
 	uint32_t auth_reported; /* bit i set once auth record i raised its event */
@@ -158,6 +160,15 @@ void mail_expect_counted(struct mail_control *mc, enum direction dir, uint64_t n
  * literal bytes). Applied after the current line.
  */
 void mail_cancel_counted(struct mail_control *mc, enum direction dir);
+
+/*
+ * Asks the dispatcher to pass over the message text that follows the
+ * current line of dir, up to the "." line that ends it, which the analyzer
+ * then receives as usual. For message data whose lines need no reading.
+ */
+void mail_skip_message_body(struct mail_control *mc, enum direction dir);
+/* Withdraws mail_skip_message_body() for a message that ended without its "." line. */
+void mail_stop_message_body(struct mail_control *mc, enum direction dir);
 
 /* Marks the session's verdicts inconclusive with a short reason (a string literal). */
 void mail_set_inconclusive(struct mail_control *mc, const char *reason);

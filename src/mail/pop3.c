@@ -458,6 +458,10 @@ static void pop3_on_reply(struct pop3_analyzer *a, struct mail_control *mc, cons
 	if (ok && cmd->multiline) {
 		a->in_body = true;
 		a->body_kind = (enum pop3_command_kind)cmd->kind;
+
+		/* Only a CAPA listing is read line by line; a message or listing is passed over to its ".". */
+		if (a->body_kind != POP3_CMD_CAPA)
+			mail_skip_message_body(mc, DIR_TO_CLIENT);
 	}
 }
 

@@ -401,9 +401,13 @@ static void smtp_on_client_line(struct smtp_state *st, struct mail_control *mc, 
 {
 	switch (st->client) {
 	case SMTP_CLIENT_DATA:
-		if (st->in_headers && line->len == 0)
+		if (st->in_headers && line->len == 0) {
 			st->in_headers = false;
-		else if (st->in_headers)
+
+			/* After the header section nothing in the message matters but its "." line. */
+			if (st->data_accepted)
+				mail_skip_message_body(mc, DIR_TO_SERVER);
+		} else if (st->in_headers)
 			smtp_scan_header_line(mc, line->data, line->len);
 		if (line->len == 1 && line->data[0] == '.') {
 			smtp_push_pending(st, SMTP_PENDING_DATA_END);
@@ -505,8 +509,10 @@ static void smtp_on_reply(struct smtp_state *st, struct mail_control *mc, const 
 		break;
 	case SMTP_PENDING_DATA:
 		st->data_accepted = r->code == 354;
-		if (r->code != 354 && st->client == SMTP_CLIENT_DATA)
+		if (r->code != 354 && st->client == SMTP_CLIENT_DATA) {
 			smtp_set_client_state(st, SMTP_CLIENT_COMMAND);
+			mail_stop_message_body(mc, DIR_TO_SERVER);
+		}
 		break;
 	default:
 		break;
@@ -552,6 +558,7 @@ static void smtp_on_server_line(struct smtp_state *st, struct mail_control *mc, 
 	if (st->client == SMTP_CLIENT_DATA && st->data_accepted) {
 		st->data_accepted = false;
 		smtp_set_client_state(st, SMTP_CLIENT_COMMAND);
+		mail_stop_message_body(mc, DIR_TO_SERVER);
 		return;
 	}
 	if (!st->reply_is_greeting)

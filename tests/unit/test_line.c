@@ -344,8 +344,104 @@ static void test_line_garbage_every_split(void)
 	}
 }
 
+/*
+ * Feeds input split at every position into a reader that enters dot-body
+ * mode after its first line, and collects every delivered line.
+ */
+static void run_dot_body(const char *input, size_t split, struct collected *out)
+{
+	struct line_reader r;
+	size_t len = strlen(input);
+	size_t cuts[2] = {split, len};
+	size_t pos = 0;
+
+	memset(out, 0, sizeof(*out));
+	CHECK_EQ_INT(line_reader_init(&r, 64), 0);
+	for (int c = 0; c < 2; c++) {
+		while (pos < cuts[c]) {
+			struct line l;
+			size_t used = 0;
+			int rc = line_reader_feed(&r, (const uint8_t *)input + pos, cuts[c] - pos, &used, &l);
+
+			pos += used;
+			if (rc != LINE_DONE)
+				break;
+			collect(out, &l);
+			if (out->count == 1)
+				CHECK(line_reader_skip_to_dot_line(&r));
+		}
+	}
+	line_reader_release(&r);
+}
+
+/* Message text is passed over up to the "." line; dot-stuffed and long lines do not end it. */
+static void test_line_dot_body_every_split(void)
+{
+	static const char input[] =
+		"DATA\r\n"
+		"first line\r\n"
+		"..stuffed\r\n"
+		".text after a dot\n"
+		".\rnot the end\r\n"
+		"a line far longer than the sixty-four byte line cap of this reader, still text\r\n"
+		"\r\n"
+		".\r\n"
+		"QUIT\r\n";
+	struct collected c;
+
+	for (size_t split = 0; split <= strlen(input); split++) {
+		run_dot_body(input, split, &c);
+		CHECK_EQ_INT(c.count, 3);
+		CHECK_EQ_STR(c.items[0].data, "DATA");
+		CHECK_EQ_INT(c.items[1].len, 1);
+		CHECK_EQ_STR(c.items[1].data, ".");
+		CHECK(!c.items[1].bare_lf);
+		CHECK(!c.items[1].too_long);
+		CHECK_EQ_STR(c.items[2].data, "QUIT");
+	}
+}
+
+/* A bare-LF terminator and an empty message both end the body. */
+static void test_line_dot_body_bare_lf_and_empty(void)
+{
+	struct collected c;
+
+	for (size_t split = 0; split <= 12; split++) {
+		run_dot_body("RETR 1\n.\nQUIT\n", split, &c);
+		CHECK_EQ_INT(c.count, 3);
+		CHECK_EQ_STR(c.items[1].data, ".");
+		CHECK(c.items[1].bare_lf);
+		CHECK_EQ_STR(c.items[2].data, "QUIT");
+	}
+}
+
+/* Stopping the mode mid-line skips the rest of that line, then frames lines again. */
+static void test_line_dot_body_stop(void)
+{
+	struct line_reader r;
+	struct line l;
+	size_t used = 0;
+	static const char text[] = "partial body line\r\nNOOP\r\n";
+
+	CHECK_EQ_INT(line_reader_init(&r, 64), 0);
+	CHECK(line_reader_skip_to_dot_line(&r));
+	CHECK_EQ_INT(line_reader_feed(&r, (const uint8_t *)text, 7, &used, &l), LINE_NEED_MORE);
+	line_reader_stop_dot_body(&r);
+	CHECK_EQ_INT(line_reader_feed(&r, (const uint8_t *)text + 7, sizeof(text) - 1 - 7, &used, &l), LINE_DONE);
+	CHECK_EQ_INT(l.len, 4);
+	CHECK(memcmp(l.data, "NOOP", 4) == 0);
+
+	/* The mode is refused in the middle of a line. */
+	CHECK_EQ_INT(line_reader_feed(&r, (const uint8_t *)"half", 4, &used, &l), LINE_NEED_MORE);
+	CHECK(!line_reader_skip_to_dot_line(&r));
+	line_reader_release(&r);
+}
+
 int main(void)
 {
+	test_line_dot_body_every_split();
+	test_line_dot_body_bare_lf_and_empty();
+	test_line_dot_body_stop();
 	test_line_crlf_and_bare_lf();
 	test_line_partial_last_line();
 	test_line_cr_inside_line();
