@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/decimal.h"
 #include "core/session.h"
 #include "history/history_internal.h"
 #include "output/format.h"
@@ -173,11 +174,46 @@ static void history_session_name(const struct session *s, char out[LIMIT_HISTORY
 	out[0] = '\0';
 }
 
+/*
+ * Builds the key "KIND first[ second][ port]" (second may be NULL, port
+ * negative for none), cut at HISTORY_KEY_SIZE - 1 bytes as snprintf()
+ * would cut it. Keys are built for every session, where snprintf() was a
+ * visible share of the run time, and they are stored in the state file,
+ * so their text must not change.
+ */
+static void history_key_join(char key[HISTORY_KEY_SIZE], char kind, const char *first, const char *second,
+			     long port)
+{
+	char digits[DECIMAL_U64_MAX_DIGITS + 1];
+	const char *parts[3] = {first, second, NULL};
+	size_t len = 0;
+
+	if (port >= 0) {
+		digits[decimal_u64((uint64_t)port, digits)] = '\0';
+		parts[2] = digits;
+	}
+	key[len++] = kind;
+	for (int i = 0; i < 3; i++) {
+		size_t n;
+
+		if (parts[i] == NULL)
+			continue;
+		n = strlen(parts[i]);
+		if (len < HISTORY_KEY_SIZE - 1)
+			key[len++] = ' ';
+		if (n > HISTORY_KEY_SIZE - 1 - len)
+			n = HISTORY_KEY_SIZE - 1 - len;
+		memcpy(key + len, parts[i], n);
+		len += n;
+	}
+	key[len] = '\0';
+}
+
 static void history_key_server(const struct endpoint *server, char key[HISTORY_KEY_SIZE])
 {
 	char ip[FORMAT_IP_SIZE];
 
-	snprintf(key, HISTORY_KEY_SIZE, "%c %s %u", HISTORY_KEY_SERVER, format_ip(server, ip), server->port);
+	history_key_join(key, HISTORY_KEY_SERVER, format_ip(server, ip), NULL, server->port);
 }
 
 static void history_key_pair(const struct endpoint *client, const struct endpoint *server, char key[HISTORY_KEY_SIZE])
@@ -185,8 +221,7 @@ static void history_key_pair(const struct endpoint *client, const struct endpoin
 	char cip[FORMAT_IP_SIZE];
 	char sip[FORMAT_IP_SIZE];
 
-	snprintf(key, HISTORY_KEY_SIZE, "%c %s %s %u", HISTORY_KEY_PAIR, format_ip(client, cip), format_ip(server, sip),
-		 server->port);
+	history_key_join(key, HISTORY_KEY_PAIR, format_ip(client, cip), format_ip(server, sip), server->port);
 }
 
 /* The identity a certificate belongs to: the server name, else its address. */
@@ -203,7 +238,7 @@ static void history_key_certificate(const struct session *s, const char *name, c
 	char identity[LIMIT_HISTORY_NAME_BYTES + 1];
 
 	history_certificate_identity(s, name, identity);
-	snprintf(key, HISTORY_KEY_SIZE, "%c %s %u", HISTORY_KEY_CERTIFICATE, identity, s->server.port);
+	history_key_join(key, HISTORY_KEY_CERTIFICATE, identity, NULL, s->server.port);
 }
 
 /* The entries of a session's keys; a key absent from the history is NULL. */
@@ -236,7 +271,7 @@ static void history_find_keys(struct history *h, const struct session *s, const 
 	history_key_server(&s->server, key);
 	k->server = history_key_entry(h, key, add);
 	if (name[0] != '\0') {
-		snprintf(key, sizeof(key), "%c %s", HISTORY_KEY_NAME, name);
+		history_key_join(key, HISTORY_KEY_NAME, name, NULL, -1);
 		k->name = history_key_entry(h, key, add);
 	}
 	if (s->tls.server_hello_seen) {
@@ -538,7 +573,7 @@ int history_lookup_name(const struct history *h, const char *name, struct histor
 {
 	char key[HISTORY_KEY_SIZE];
 
-	snprintf(key, sizeof(key), "%c %s", HISTORY_KEY_NAME, name);
+	history_key_join(key, HISTORY_KEY_NAME, name, NULL, -1);
 	return history_lookup_key(h, key, out);
 }
 
