@@ -83,6 +83,9 @@ int decoder_decode(struct decoder *d, int linktype, const uint8_t *frame, uint32
 
 	memset(out, 0, sizeof(*out));
 	out->ts_usec = ts_usec;
+	if (linktype == DECODE_LINKTYPE_ETHERNET &&
+	    decode_ethernet_ipv4_tcp_fast(out, frame, caplen, wirelen) == DECODE_TCP)
+		return DECODE_TCP;
 	x.decoder = d;
 	x.out = out;
 	x.missing = wirelen > caplen ? wirelen - caplen : 0;

@@ -38,4 +38,8 @@ int decode_ip_any(struct decode_ctx *x, struct cursor *c, bool other_on_unknown)
 int decode_ipv4(struct decode_ctx *x, struct cursor *c);
 int decode_ipv6(struct decode_ctx *x, struct cursor *c);
 
+/* Returned by the fast path for any frame it leaves to the general path. */
+#define DECODE_FAST_DECLINED 100
+int decode_ethernet_ipv4_tcp_fast(struct packet_view *out, const uint8_t *frame, uint32_t caplen, uint32_t wirelen);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "decode/decode_internal.h"
 #include "test.h"
 #include "test_decode_frames.h"
 
@@ -966,6 +967,83 @@ static void test_sll_netlink(void)
 	expect_result(276, DECODE_OTHER, DECODE_REASON_COUNT);
 }
 
+/* Decodes through decode_link() alone, the path every frame took before the fast path existed. */
+static int decode_general(struct decoder *d, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+			  struct packet_view *out)
+{
+	struct decode_ctx x;
+	struct cursor c;
+
+	memset(out, 0, sizeof(*out));
+	out->ts_usec = 7;
+	x.decoder = d;
+	x.out = out;
+	x.missing = wirelen > caplen ? wirelen - caplen : 0;
+	x.ts_usec = 7;
+	cursor_init(&c, frame, caplen);
+	return decode_link(&x, DECODE_LINKTYPE_ETHERNET, &c);
+}
+
+/* Compares the fast path with the general one on one frame: same result, same view, same counters. */
+static void check_fast_matches_general(const uint8_t *frame, uint32_t caplen, uint32_t wirelen)
+{
+	struct decoder *fast = decoder_new();
+	struct decoder *general = decoder_new();
+	struct packet_view a;
+	struct packet_view b;
+	int rc_fast;
+	int rc_general;
+
+	if (fast == NULL || general == NULL)
+		abort();
+	rc_fast = decoder_decode(fast, DECODE_LINKTYPE_ETHERNET, frame, caplen, wirelen, 7, &a);
+	rc_general = decode_general(general, frame, caplen, wirelen, &b);
+	CHECK_EQ_INT(rc_fast, rc_general);
+	if (rc_fast == DECODE_TCP && rc_general == DECODE_TCP)
+		CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	CHECK(memcmp(decoder_reason_counts(fast), decoder_reason_counts(general),
+		     sizeof(uint64_t) * DECODE_REASON_COUNT) == 0);
+	decoder_free(fast);
+	decoder_free(general);
+}
+
+/*
+ * The Ethernet/IPv4/TCP fast path must agree with the general decoder on
+ * every frame: each header byte set to values that hit its checks, every
+ * truncation, and frames cut by the snapshot length.
+ */
+static void test_fast_path_matches_general(void)
+{
+	static const uint8_t base[] = {
+		/* Ethernet: destination, source, type IPv4 */
+		0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00,
+		/* IPv4: 20-byte header, total length 62, DF, TCP */
+		0x45, 0x00, 0x00, 0x3e, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,
+		198, 18, 77, 1, 198, 18, 77, 2,
+		/* TCP: ports 40000 -> 25, seq, ack, data offset 8 (12 bytes of options), ACK|PSH */
+		0x9c, 0x40, 0x00, 0x19, 0, 0, 0x10, 0, 0, 0, 0x20, 0, 0x80, 0x18, 0x01, 0x00, 0, 0, 0, 0,
+		1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2,
+		/* payload "EHLO x\r\n" + 2 bytes, then Ethernet padding */
+		'E', 'H', 'L', 'O', ' ', 'x', '\r', '\n', 'a', 'b', 0, 0, 0, 0,
+	};
+	static const uint8_t values[] = {0x00, 0x01, 0x06, 0x11, 0x20, 0x3e, 0x40, 0x45, 0x46, 0x50, 0x80, 0xf0, 0xff};
+	uint8_t frame[sizeof(base)];
+	uint32_t len = (uint32_t)sizeof(base);
+
+	check_fast_matches_general(base, len, len);
+	for (uint32_t i = 0; i < 14 + 20 + 32; i++) {
+		for (size_t v = 0; v < sizeof(values); v++) {
+			memcpy(frame, base, sizeof(base));
+			frame[i] = values[v];
+			check_fast_matches_general(frame, len, len);
+		}
+	}
+	for (uint32_t caplen = 0; caplen <= len; caplen++) {
+		check_fast_matches_general(base, caplen, caplen);
+		check_fast_matches_general(base, caplen, len);
+	}
+}
+
 int main(void)
 {
 	test_link_cases();
@@ -983,5 +1061,6 @@ int main(void)
 	test_ipv6_lengths();
 	test_reason_names();
 	test_garbage();
+	test_fast_path_matches_general();
 	return test_finish("test_decode");
 }
