@@ -38,7 +38,7 @@ static const char *const anomaly_names[ANOMALY_COUNT] = {
 	[ANOMALY_MTA_STS_LEARNT_POLICY_VIOLATION] = "mta_sts_learnt_policy_violation",
 };
 
-_Static_assert(ANOMALY_COUNT <= 32, "anomaly_set is a 32-bit mask");
+_Static_assert(ANOMALY_COUNT <= 64, "anomaly_set is a 64-bit mask");
 
 const char *anomaly_name(enum anomaly a)
 {

@@ -43,7 +43,7 @@ enum anomaly {
 	ANOMALY_COUNT
 };
 
-typedef uint32_t anomaly_set;
+typedef uint64_t anomaly_set;
 
 /* Returns the vocabulary name ("starttls_stripped", ...). */
 const char *anomaly_name(enum anomaly a);
