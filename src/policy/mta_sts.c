@@ -49,8 +49,31 @@ static size_t mta_sts_trim(const char **p, size_t len)
 	return len;
 }
 
+/* The fields RFC 8461 section 3.2 requires in every policy, noted as the lines are read. */
+struct mta_sts_required {
+	bool version;
+	bool mode;
+	bool max_age;
+};
+
+/* True for a max_age value: decimal seconds from 0 to 31557600 (RFC 8461 section 3.2). */
+static bool mta_sts_valid_max_age(const char *value, size_t len)
+{
+	uint64_t seconds = 0;
+
+	if (len == 0 || len > 10)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] < '0' || value[i] > '9')
+			return false;
+		seconds = seconds * 10 + (uint64_t)(value[i] - '0');
+	}
+	return seconds <= 31557600u;
+}
+
 /* Applies one "key: value" line. Unknown keys are ignored, as RFC 8461 section 3.2 requires. */
-static int mta_sts_policy_line(struct mta_sts_policy *out, const char *line, size_t len, char *err, size_t err_size)
+static int mta_sts_policy_line(struct mta_sts_policy *out, struct mta_sts_required *seen, const char *line,
+			       size_t len, char *err, size_t err_size)
 {
 	const char *colon = memchr(line, ':', len);
 	const char *value;
@@ -63,6 +86,7 @@ static int mta_sts_policy_line(struct mta_sts_policy *out, const char *line, siz
 	value = colon + 1;
 	value_len = mta_sts_trim(&value, len - (size_t)(colon + 1 - line));
 	if (key_len == 4 && memcmp(line, "mode", 4) == 0) {
+		seen->mode = true;
 		if (value_len == 7 && memcmp(value, "enforce", 7) == 0)
 			out->mode = MTA_STS_MODE_ENFORCE;
 		else if (value_len == 7 && memcmp(value, "testing", 7) == 0)
@@ -88,12 +112,21 @@ static int mta_sts_policy_line(struct mta_sts_policy *out, const char *line, siz
 			snprintf(err, err_size, "invalid version '%.*s': expected STSv1", (int)value_len, value);
 			return -1;
 		}
+		seen->version = true;
+	} else if (key_len == 7 && memcmp(line, "max_age", 7) == 0) {
+		if (!mta_sts_valid_max_age(value, value_len)) {
+			snprintf(err, err_size, "invalid max_age '%.*s': expected seconds from 0 to 31557600",
+				 (int)value_len, value);
+			return -1;
+		}
+		seen->max_age = true;
 	}
 	return 0;
 }
 
 int mta_sts_parse_policy(const char *text, size_t len, struct mta_sts_policy *out, char *err, size_t err_size)
 {
+	struct mta_sts_required seen = {false, false, false};
 	size_t pos = 0;
 
 	out->mode = MTA_STS_MODE_NONE;
@@ -102,9 +135,14 @@ int mta_sts_parse_policy(const char *text, size_t len, struct mta_sts_policy *ou
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t line_len = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
 
-		if (mta_sts_policy_line(out, text + pos, line_len, err, err_size) != 0)
+		if (mta_sts_policy_line(out, &seen, text + pos, line_len, err, err_size) != 0)
 			return -1;
 		pos += line_len + (nl != NULL ? 1 : 0);
+	}
+	if (!seen.version || !seen.mode || !seen.max_age) {
+		snprintf(err, err_size, "missing %s line: RFC 8461 requires version, mode and max_age in every policy",
+			 !seen.version ? "version" : !seen.mode ? "mode" : "max_age");
+		return -1;
 	}
 	if (out->mode != MTA_STS_MODE_NONE && out->mx_count == 0) {
 		snprintf(err, err_size, "no mx line: a policy in testing or enforce mode needs at least one");

@@ -12,6 +12,12 @@
 static const char policy_text[] = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\n"
 				  "mx: *.example.net\r\nmax_age: 604800\r\n";
 
+/* Parses a NUL-terminated policy text. */
+static int parse_text(const char *text, struct mta_sts_policy *p, char *err, size_t err_size)
+{
+	return mta_sts_parse_policy(text, strlen(text), p, err, err_size);
+}
+
 static void test_mta_sts_parse(void)
 {
 	struct mta_sts_policy p;
@@ -29,15 +35,28 @@ static void test_mta_sts_parse(void)
 	CHECK_EQ_INT(mta_sts_parse_policy("version: STSv2\nmode: none\n", 26, &p, err, sizeof(err)), -1);
 
 	/* testing and enforce need an mx line; none does not. */
-	CHECK_EQ_INT(mta_sts_parse_policy("version: STSv1\nmode: testing\n", 29, &p, err, sizeof(err)), -1);
-	CHECK_EQ_INT(mta_sts_parse_policy("version: STSv1\nmode: none\n", 26, &p, err, sizeof(err)), 0);
+	CHECK_EQ_INT(parse_text("version: STSv1\nmode: testing\nmax_age: 86400\n", &p, err, sizeof(err)), -1);
+	CHECK_EQ_INT(parse_text("version: STSv1\nmode: none\nmax_age: 86400\n", &p, err, sizeof(err)), 0);
 
-	/* Cut anywhere, a policy parses or fails cleanly; cut before its first mx it must fail. */
+	/* version, mode and max_age are required (RFC 8461 section 3.2), and max_age is at most 31557600. */
+	CHECK_EQ_INT(parse_text("mode: enforce\nmx: a.b\nmax_age: 1\n", &p, err, sizeof(err)), -1);
+	CHECK(strstr(err, "version") != NULL);
+	CHECK_EQ_INT(parse_text("version: STSv1\nmx: a.b\nmax_age: 1\n", &p, err, sizeof(err)), -1);
+	CHECK(strstr(err, "mode") != NULL);
+	CHECK_EQ_INT(parse_text("version: STSv1\nmode: enforce\nmx: a.b\n", &p, err, sizeof(err)), -1);
+	CHECK(strstr(err, "max_age") != NULL);
+	CHECK_EQ_INT(parse_text("version: STSv1\nmode: none\nmax_age: 31557601\n", &p, err, sizeof(err)),
+		     -1);
+	CHECK_EQ_INT(parse_text("version: STSv1\nmode: none\nmax_age: 31557600\n", &p, err, sizeof(err)),
+		     0);
+	CHECK_EQ_INT(parse_text("version: STSv1\nmode: none\nmax_age: -1\n", &p, err, sizeof(err)), -1);
+
+	/* Cut anywhere, a policy parses or fails cleanly; only the whole text has every required line. */
 	for (size_t n = 0; n <= strlen(policy_text); n++) {
 		int rc = mta_sts_parse_policy(policy_text, n, &p, err, sizeof(err));
 
-		if (n < strlen("version: STSv1\r\nmode: enforce\r\nmx: m"))
-			CHECK(rc == -1 || p.mode != MTA_STS_MODE_ENFORCE);
+		if (n < strlen(policy_text) - strlen("604800\r\n"))
+			CHECK_EQ_INT(rc, -1);
 	}
 }
 
