@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# --workers 3 gives the same records as one thread, on every project capture
-# and (when present) every public capture: same sessions, alerts and fields.
+# --workers 3 gives the same records as one thread on each project capture
+# and (when present) each public capture, read one file per run: same
+# sessions, alerts and fields. Across files of one run, history verdicts
+# and per-server rule thresholds may differ (see mailtap(8), --workers).
 set -euo pipefail
 shared=${MAILTAP_SHARED_CAPTURES:-$MAILTAP_SOURCE_DIR/../shared/captures/public}
 work=$(mktemp -d)
