@@ -8,6 +8,7 @@ packages=(
 	libpcap-dev libndpi-dev libyaml-dev libssl-dev libsqlite3-dev ca-certificates
 	python3 tshark libndpi-bin
 	rsyslog iproute2 tcpdump
+	chromium
 )
 
 missing=()

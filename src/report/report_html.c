@@ -252,9 +252,9 @@ int report_write_html(const struct report *r, FILE *out)
 	fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		     "<title>mailtap report</title><style>%s</style></head><body>\n<h1>mailtap report</h1>\n",
 		report_html_style);
-	fprintf(out, "<p>%" PRIu64 " files, %" PRIu64 " sessions, %" PRIu64 " alerts. Encrypted sessions "
+	fprintf(out, "<p>%" PRIu64 " %s, %" PRIu64 " sessions, %" PRIu64 " alerts. Encrypted sessions "
 		     "(TLS negotiated): %" PRIu64 " of %" PRIu64 " (%s).</p>\n",
-		r->files, r->sessions, r->alerts, r->encrypted, r->sessions,
+		r->files, r->files == 1 ? "file" : "files", r->sessions, r->alerts, r->encrypted, r->sessions,
 		report_percent(r->encrypted, r->sessions, share));
 	report_html_share_chart(out, r);
 	report_html_versions_chart(out, r);
