@@ -380,9 +380,10 @@ int report_main(int argc, char **argv, FILE *out, FILE *err)
 	report_table_sort(&r.findings);
 	report_table_sort(&r.mta_sts);
 	report_table_sort(&r.rules);
-	report_write_text(&r, out);
+	/* The page goes first: a reader that closes the terminal output early (| head) must not cost it. */
 	if (html != NULL && report_write_html_file(&r, html, err) != 0)
 		status = 1;
+	report_write_text(&r, out);
 	report_free(&r);
 	return status;
 }
