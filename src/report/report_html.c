@@ -24,7 +24,7 @@ static const char report_html_style[] =
 	"th{background:#eee}td.n{text-align:right}"
 	"svg text{font-family:sans-serif;font-size:12px}";
 
-/* Writes text with &, <, >, quotes escaped and control characters as \xHH. */
+/* Writes text with &, <, >, quotes escaped, control characters as \xHH and a backslash doubled. */
 static void report_html_text(FILE *out, const char *text)
 {
 	for (const unsigned char *p = (const unsigned char *)(text != NULL ? text : ""); *p != '\0'; p++) {
@@ -34,6 +34,7 @@ static void report_html_text(FILE *out, const char *text)
 		case '>': fputs("&gt;", out); break;
 		case '"': fputs("&quot;", out); break;
 		case '\'': fputs("&#39;", out); break;
+		case '\\': fputs("\\\\", out); break;
 		default:
 			if (*p < 0x20 || *p == 0x7f)
 				fprintf(out, "\\x%02x", *p);

@@ -1,7 +1,8 @@
 /*
  * The report on the terminal: aligned tables. Every cell is escaped, since
  * user names and addresses come from the wire: anything but printable
- * ASCII is written as \xHH, so no cell can move the cursor or start a line.
+ * ASCII is written as \xHH, so no cell can move the cursor or start a line,
+ * and a backslash is doubled, so \x41 on the wire stays apart from byte 0x41.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,10 @@ static void report_text_escape(const char *text, char *out)
 	size_t n = 0;
 
 	for (const unsigned char *p = (const unsigned char *)text; *p != '\0' && n + 5 < REPORT_TEXT_CELL; p++) {
-		if (*p >= 0x20 && *p < 0x7f)
+		if (*p == '\\') {
+			out[n++] = '\\';
+			out[n++] = '\\';
+		} else if (*p >= 0x20 && *p < 0x7f)
 			out[n++] = (char)*p;
 		else
 			n += (size_t)snprintf(out + n, REPORT_TEXT_CELL - n, "\\x%02x", *p);
