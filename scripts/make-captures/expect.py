@@ -578,6 +578,9 @@ def anomaly_checks(stream, starttls, frames, tls, entries):
         "certificate_invalid": True if stream.handshake_frames(11) else None,
     }
     server_payload = stream.payload_lines(False)
+    server_lines = stream.server_lines()
+    checks["preauth_in_cleartext"] = (protocol == "imap" and bool(server_lines)
+                                      and re.match(r"\* PREAUTH\b", server_lines[0][1], re.I) is not None)
     plaintext_port = stream.server_port in IMPLICIT_TLS_PORTS
     checks["plaintext_on_tls_port"] = plaintext_port and bool(stream.server_lines())
     if starttls is None:

@@ -36,6 +36,7 @@ static const char *const anomaly_names[ANOMALY_COUNT] = {
 	[ANOMALY_MTA_STS_POLICY_VIOLATION] = "mta_sts_policy_violation",
 	[ANOMALY_APOP_TIMESTAMP_STRIPPED] = "apop_timestamp_stripped",
 	[ANOMALY_MTA_STS_LEARNT_POLICY_VIOLATION] = "mta_sts_learnt_policy_violation",
+	[ANOMALY_PREAUTH_IN_CLEARTEXT] = "preauth_in_cleartext",
 };
 
 _Static_assert(ANOMALY_COUNT <= 64, "anomaly_set is a 64-bit mask");

@@ -51,6 +51,7 @@ const char *const field_anomaly_values[] = {
 	"mta_sts_policy_violation",
 	"apop_timestamp_stripped",
 	"mta_sts_learnt_policy_violation",
+	"preauth_in_cleartext",
 	NULL,
 };
 _Static_assert(sizeof(field_anomaly_values) / sizeof(field_anomaly_values[0]) == ANOMALY_COUNT + 1,

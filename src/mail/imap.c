@@ -178,6 +178,9 @@ static void imap_on_greeting(struct imap_analyzer *a, struct mail_control *mc, c
 		}
 		/* STARTTLS is valid only before authentication, so a PREAUTH session stays in clear. */
 		mail_capabilities_seen(mc, false, caps.mangled);
+
+		/* The greeting itself was read in clear, so the logged-in mailbox travels in clear too. */
+		session_add_anomaly(mc->session, ANOMALY_PREAUTH_IN_CLEARTEXT);
 		return;
 	}
 	if (mail_keyword_equals(status, status_len, "BYE"))

@@ -623,7 +623,22 @@ static void test_preauth_greeting(void)
 	CHECK_EQ_INT(run_hidden->s.mail.auth_count, 0);
 	CHECK_EQ_INT(run_hidden->s.mail.starttls.offered, TRISTATE_FALSE);
 	CHECK(session_has_anomaly(&run_hidden->s, ANOMALY_STARTTLS_NOT_OFFERED));
+	CHECK(session_has_anomaly(&run_hidden->s, ANOMALY_PREAUTH_IN_CLEARTEXT));
 	CHECK(!run_hidden->s.mail.starttls.attempted);
+	release_runs();
+}
+
+/* An OK greeting is not PREAUTH, whatever its text says. */
+static void test_ok_greeting_not_preauth(void)
+{
+	static const struct script_turn turns[] = {
+		SERVER("* OK [CAPABILITY IMAP4rev1] PREAUTH is not offered here\r\n"),
+		CLIENT("a LOGOUT\r\n"),
+		SERVER("* BYE\r\na OK bye\r\n"),
+	};
+
+	run_imap(TURNS(turns), NULL);
+	CHECK(!session_has_anomaly(&run_hidden->s, ANOMALY_PREAUTH_IN_CLEARTEXT));
 	release_runs();
 }
 
@@ -1078,6 +1093,7 @@ int main(void)
 	test_authenticate_one_sided();
 	test_capability_after_login();
 	test_preauth_greeting();
+	test_ok_greeting_not_preauth();
 	test_starttls_accepted();
 	test_starttls_refused();
 	test_capability_stripped();
