@@ -138,10 +138,8 @@ static void capture_reader_free(struct capture_reader *r)
  * file when fewer are buffered. Returns 0, or -1 with errno set when
  * pread() failed; at the end of the file fewer bytes may be readable.
  */
-static int capture_reader_fill(struct capture_reader *r, size_t need)
+static int capture_reader_refill(struct capture_reader *r, size_t need)
 {
-	if (r->end - r->start >= need || r->end_of_file)
-		return 0;
 	memmove(r->buf, r->buf + r->start, r->end - r->start);
 	r->end -= r->start;
 	r->start = 0;
@@ -160,6 +158,14 @@ static int capture_reader_fill(struct capture_reader *r, size_t need)
 		r->offset += (uint64_t)n;
 	}
 	return 0;
+}
+
+/* The buffered bytes usually suffice; only a refill leaves this inline check. */
+static inline int capture_reader_fill(struct capture_reader *r, size_t need)
+{
+	if (r->end - r->start >= need || r->end_of_file)
+		return 0;
+	return capture_reader_refill(r, need);
 }
 
 /* Reads the four fields of a record header in the file's byte order. */
@@ -188,9 +194,9 @@ __attribute__((format(printf, 2, 3))) static int capture_reader_fail(struct capt
 static int capture_reader_next(struct capture *c, struct capture_packet *pkt)
 {
 	struct capture_reader *r = c->reader;
-	struct pcap_pkthdr hdr;
 	uint32_t field[4]; /* seconds, fraction, captured length, original length */
 	uint32_t caplen;
+	uint32_t usec;
 
 	for (;;) {
 		if (c->stop)
@@ -220,16 +226,21 @@ static int capture_reader_next(struct capture *c, struct capture_packet *pkt)
 						   caplen, r->end - r->start - CAPTURE_RECORD_HEADER);
 		pkt->data = r->buf + r->start + CAPTURE_RECORD_HEADER;
 		r->start += CAPTURE_RECORD_HEADER + caplen;
-		hdr.ts.tv_sec = (time_t)field[0];
-		hdr.ts.tv_usec = (suseconds_t)(r->nanosecond ? field[1] / 1000u : field[1]);
-		hdr.caplen = caplen;
-		hdr.len = field[3];
-		if (c->has_filter && pcap_offline_filter(&c->filter, &hdr, pkt->data) == 0)
-			continue;
+		usec = r->nanosecond ? field[1] / 1000u : field[1];
+		if (c->has_filter) {
+			struct pcap_pkthdr hdr;
+
+			hdr.ts.tv_sec = (time_t)field[0];
+			hdr.ts.tv_usec = (suseconds_t)usec;
+			hdr.caplen = caplen;
+			hdr.len = field[3];
+			if (pcap_offline_filter(&c->filter, &hdr, pkt->data) == 0)
+				continue;
+		}
 		c->packets++;
 		pkt->caplen = caplen;
 		pkt->wirelen = field[3];
-		pkt->ts_usec = (uint64_t)field[0] * 1000000u + (uint64_t)hdr.ts.tv_usec;
+		pkt->ts_usec = (uint64_t)field[0] * 1000000u + usec;
 		pkt->linktype = c->linktype;
 		return CAPTURE_PACKET;
 	}

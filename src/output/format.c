@@ -128,6 +128,16 @@ size_t format_escape_bytes(const void *src, size_t len, unsigned flags, char *ou
 /* The last microsecond of 9999-12-31: RFC 3339 has four-digit years only. */
 #define FORMAT_MAX_USEC 253402300799999999ull
 
+/* Length of "YYYY-MM-DDTHH:MM:SS", the part of a timestamp that changes once a second. */
+#define FORMAT_SECONDS_LEN 19
+
+/*
+ * The last second formatted by this thread. Records come in bursts within
+ * one second of packet time, and gmtime_r() was most of a timestamp's cost.
+ */
+static _Thread_local time_t format_cached_secs = -1;
+static _Thread_local char format_cached_text[FORMAT_SECONDS_LEN];
+
 /* Writes the date and time to the second, then the fraction; suffix is "+0000" or "Z". */
 static const char *format_timestamp_with(uint64_t usec, const char *suffix, char buf[FORMAT_TIMESTAMP_SIZE])
 {
@@ -140,23 +150,27 @@ static const char *format_timestamp_with(uint64_t usec, const char *suffix, char
 		usec = FORMAT_MAX_USEC;
 	secs = (time_t)(usec / 1000000u);
 	frac = (unsigned)(usec % 1000000u);
-	if (gmtime_r(&secs, &tm) == NULL) {
-		snprintf(buf, FORMAT_TIMESTAMP_SIZE, "1970-01-01T00:00:00.000000%s", suffix);
-		return buf;
-	}
+	if (secs != format_cached_secs) {
+		if (gmtime_r(&secs, &tm) == NULL) {
+			snprintf(buf, FORMAT_TIMESTAMP_SIZE, "1970-01-01T00:00:00.000000%s", suffix);
+			return buf;
+		}
 
-	/* gmtime_r keeps every field in range, and the clamp above keeps the year at four digits. */
-	decimal_padded((uint64_t)tm.tm_year + 1900, 4, buf);
-	buf[4] = '-';
-	decimal_padded((uint64_t)tm.tm_mon + 1, 2, buf + 5);
-	buf[7] = '-';
-	decimal_padded((uint64_t)tm.tm_mday, 2, buf + 8);
-	buf[10] = 'T';
-	decimal_padded((uint64_t)tm.tm_hour, 2, buf + 11);
-	buf[13] = ':';
-	decimal_padded((uint64_t)tm.tm_min, 2, buf + 14);
-	buf[16] = ':';
-	decimal_padded((uint64_t)tm.tm_sec, 2, buf + 17);
+		/* gmtime_r keeps every field in range, and the clamp above keeps the year at four digits. */
+		decimal_padded((uint64_t)tm.tm_year + 1900, 4, format_cached_text);
+		format_cached_text[4] = '-';
+		decimal_padded((uint64_t)tm.tm_mon + 1, 2, format_cached_text + 5);
+		format_cached_text[7] = '-';
+		decimal_padded((uint64_t)tm.tm_mday, 2, format_cached_text + 8);
+		format_cached_text[10] = 'T';
+		decimal_padded((uint64_t)tm.tm_hour, 2, format_cached_text + 11);
+		format_cached_text[13] = ':';
+		decimal_padded((uint64_t)tm.tm_min, 2, format_cached_text + 14);
+		format_cached_text[16] = ':';
+		decimal_padded((uint64_t)tm.tm_sec, 2, format_cached_text + 17);
+		format_cached_secs = secs;
+	}
+	memcpy(buf, format_cached_text, FORMAT_SECONDS_LEN);
 	buf[19] = '.';
 	decimal_padded(frac, 6, buf + 20);
 	memcpy(buf + 26, suffix, strlen(suffix) + 1);
