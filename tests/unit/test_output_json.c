@@ -4,6 +4,7 @@
  * no duplicate keys), and each field must decode to the value that the
  * output contract derives from the session.
  */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -533,6 +534,39 @@ static void test_ipv6_text_form(void)
 	CHECK_EQ_STR(format_ip(&e, buf), "10.0.0.255");
 }
 
+/*
+ * format_ip() writes IPv6 addresses without inet_ntop(); it must give
+ * inet_ntop()'s text for every address. Random addresses whose 16-bit
+ * groups are mostly zero exercise the "::" choice and the dotted forms.
+ */
+static void test_ipv6_matches_inet_ntop(void)
+{
+	static const uint16_t group_values[] = {0, 0, 0, 0, 1, 0xffff, 0x0db8, 0x2001, 0xabc};
+	char ours[FORMAT_IP_SIZE];
+	char libc[INET6_ADDRSTRLEN];
+	struct endpoint e;
+	unsigned seed = 12345;
+	unsigned mismatches = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.family = 6;
+	for (int n = 0; n < 200000; n++) {
+		for (int g = 0; g < 8; g++) {
+			uint16_t v;
+
+			seed = seed * 1103515245u + 12345u;
+			v = group_values[(seed >> 16) % (sizeof(group_values) / sizeof(group_values[0]))];
+			e.addr[2 * g] = (uint8_t)(v >> 8);
+			e.addr[2 * g + 1] = (uint8_t)v;
+		}
+		if (inet_ntop(AF_INET6, e.addr, libc, sizeof(libc)) == NULL)
+			abort();
+		if (strcmp(format_ip(&e, ours), libc) != 0 && mismatches++ < 5)
+			fprintf(stderr, "format_ip gave %s, inet_ntop %s\n", ours, libc);
+	}
+	CHECK_EQ_INT(mismatches, 0);
+}
+
 /* Named suites come from the IANA table; unassigned values (here GREASE) are written as 0xHHHH. */
 static void test_cipher_names(void)
 {
@@ -683,6 +717,7 @@ int main(void)
 	test_tls_alert_unknown_code();
 	test_timestamp_format();
 	test_ipv6_text_form();
+	test_ipv6_matches_inet_ntop();
 	test_cipher_names();
 	test_random_strings_decode();
 	test_integer_members();
