@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fnv.h"
+
 #define HISTORY_MAP_INITIAL_BUCKETS 1024u
 
 struct history_map {
@@ -18,13 +20,7 @@ struct history_map {
 
 static uint32_t history_map_hash(const char *key)
 {
-	uint32_t h = 2166136261u;
-
-	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
-		h ^= *p;
-		h *= 16777619u;
-	}
-	return h;
+	return fnv1a_32_string(key);
 }
 
 struct history_map *history_map_new(void)

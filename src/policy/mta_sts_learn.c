@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/fnv.h"
 #include "tls/tls.h"
 
 #define LEARN_NIL UINT32_MAX
@@ -112,16 +113,10 @@ void mta_sts_learner_set_hook(struct mta_sts_learner *l, mta_sts_learn_fn fn, vo
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* FNV-1a over the lower-case name. */
+/* Hashes the lower-case name. */
 static uint32_t learn_hash(const char *name)
 {
-	uint32_t h = 2166136261u;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
-		h ^= *p;
-		h *= 16777619u;
-	}
-	return h;
+	return fnv1a_32_string(name);
 }
 
 static void learn_lru_unlink(struct mta_sts_learner *l, uint32_t i)

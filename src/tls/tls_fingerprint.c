@@ -17,6 +17,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/fnv.h"
 #include "core/proto.h"
 #include "tls/tls_internal.h"
 
@@ -474,16 +475,10 @@ static void fingerprint_key_build(const struct tls_client_hello *ch, struct fing
 	fingerprint_key_add_list(k, types, type_bytes);
 }
 
-/* FNV-1a, enough to spread keys over the slots; the slot compares the whole key. */
+/* Spreads keys over the slots; the slot compares the whole key. */
 static uint32_t fingerprint_key_hash(const struct fingerprint_key *k)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < k->len; i++) {
-		h ^= k->bytes[i];
-		h *= 16777619u;
-	}
-	return h;
+	return fnv1a_32(k->bytes, k->len);
 }
 
 void tls_fingerprint_client(const struct tls_context *ctx, const struct tls_client_hello *ch, char ja3[33],
