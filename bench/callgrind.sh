@@ -59,7 +59,8 @@ import sys
 
 stages = ("sensor_new", "capture_next", "decoder_decode", "flow_table_process", "classifier_feed",
           "reasm_stream_add", "app_analyzer_data", "tls_parser_feed", "tls_cert_parse_message",
-          "flow_table_flush", "outputs_write_session", "outputs_write_alert", "rule_set_match")
+          "flow_table_flush_next", "sensor_on_session_end", "session_emit", "history_apply",
+          "outputs_write_session", "outputs_write_alert", "rule_render_message", "rule_set_match")
 best = {}
 for line in sys.stdin:
     m = re.match(r"\s*([\d,]+) \(.*?\)\s+\S*:(\w+) \[", line)

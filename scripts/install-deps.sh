@@ -9,6 +9,7 @@ packages=(
 	python3 tshark libndpi-bin
 	rsyslog iproute2 tcpdump
 	chromium
+	time valgrind
 )
 
 missing=()

@@ -6,7 +6,12 @@
 #ifndef MAILTAP_LIMITS_H
 #define MAILTAP_LIMITS_H
 
-/* Flow table: 1M flows at a few hundred bytes each stays well under 1 GB. */
+/*
+ * Flow table cap. A half-open flow holds about 470 bytes (470 MB at this
+ * cap under a SYN flood), but a mail flow past its handshake holds about
+ * 4.4 KB until it ends, so a table full of those needs about 4.4 GB;
+ * --max-flows lowers the cap (docs/benchmarks.md has the measurements).
+ */
 #define LIMIT_FLOWS_DEFAULT 1000000u
 
 /* Packet-time timeouts in seconds; the idle value matches common IDS defaults. */
