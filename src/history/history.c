@@ -241,7 +241,11 @@ static void history_key_certificate(const struct session *s, const char *name, c
 	history_key_join(key, HISTORY_KEY_CERTIFICATE, identity, NULL, s->server.port);
 }
 
-/* The entries of a session's keys; a key absent from the history is NULL. */
+/*
+ * The entries of a session's keys. A key new to the history has an entry
+ * with zero counts, which every check reads as "no earlier session"; NULL
+ * means the session has no such key or the key table is full.
+ */
 struct history_keys {
 	struct history_entry *server;
 	struct history_entry *name;
@@ -249,38 +253,34 @@ struct history_keys {
 	struct history_entry *certificate; /* only for sessions that showed a certificate */
 };
 
-static struct history_entry *history_key_entry(struct history *h, const char *key, bool add)
+static struct history_entry *history_key_entry(struct history *h, const char *key)
 {
-	struct history_entry *e;
+	struct history_entry *e = history_map_get(h->map, key);
 
-	if (!add)
-		return history_map_find(h->map, key);
-	e = history_map_get(h->map, key);
 	if (e == NULL)
 		h->dropped_keys++;
 	return e;
 }
 
-/* Finds the entries of a session's keys, creating them when add is true. */
-static void history_find_keys(struct history *h, const struct session *s, const char *name, bool add,
-			      struct history_keys *k)
+/* Finds the entries of a session's keys, creating those the history lacks. */
+static void history_find_keys(struct history *h, const struct session *s, const char *name, struct history_keys *k)
 {
 	char key[HISTORY_KEY_SIZE];
 
 	memset(k, 0, sizeof(*k));
 	history_key_server(&s->server, key);
-	k->server = history_key_entry(h, key, add);
+	k->server = history_key_entry(h, key);
 	if (name[0] != '\0') {
 		history_key_join(key, HISTORY_KEY_NAME, name, NULL, -1);
-		k->name = history_key_entry(h, key, add);
+		k->name = history_key_entry(h, key);
 	}
 	if (s->tls.server_hello_seen) {
 		history_key_pair(&s->client, &s->server, key);
-		k->pair = history_key_entry(h, key, add);
+		k->pair = history_key_entry(h, key);
 	}
 	if (s->tls.cert != NULL && s->tls.cert->sha256[0] != '\0') {
 		history_key_certificate(s, name, key);
-		k->certificate = history_key_entry(h, key, add);
+		k->certificate = history_key_entry(h, key);
 	}
 }
 
@@ -421,13 +421,12 @@ static void history_update_apop(struct history_counts *c, const struct session *
 		c->apop_not_offered++;
 }
 
-/* Adds the session to the in-memory keys. */
-static void history_record(struct history *h, const struct session *s, const char *name)
+/* Adds the session to the counts of its keys, after the checks read the earlier counts. */
+static void history_record(const struct session *s, const struct history_keys *keys)
 {
-	struct history_keys k;
+	struct history_keys k = *keys;
 	const char *cert = history_session_certificate(s);
 
-	history_find_keys(h, s, name, true, &k);
 	if (k.server != NULL) {
 		history_update_counts(&k.server->counts, s, cert);
 		history_update_apop(&k.server->counts, s);
@@ -515,13 +514,13 @@ int history_apply(struct history *h, struct session *s)
 
 	history_session_name(s, name);
 	pthread_mutex_lock(&h->lock);
-	history_find_keys(h, s, name, false, &k);
+	history_find_keys(h, s, name, &k);
 	history_fill_evidence(&k, &s->evidence.history);
 	history_check_stripped(s, &k);
 	history_check_apop_stripped(s, &k);
 	history_check_regression(s, &k);
 	history_check_certificate(s, &k);
-	history_record(h, s, name);
+	history_record(s, &k);
 	rc = history_queue(h, s, name);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
