@@ -580,47 +580,47 @@ record_pop3() {
         'pop3s://[::1]:995/'
 }
 
+# start_relays LISTEN MODE PROTOCOL...: a middlebox.py relay in MODE on
+# LISTEN for each protocol, forwarding to the real server on 127.0.0.1.
+start_relays() {
+    local listen=$1 mode=$2 protocol
+    shift 2
+    declare -A ports=([smtp]=25 [imap]=143 [pop3]=110)
+    for protocol in "$@"; do
+        start_helper "$mode" --listen "$listen" --port "${ports[$protocol]}" --upstream 127.0.0.1 --protocol "$protocol"
+        wait_for_listener "$listen" "${ports[$protocol]}"
+    done
+}
+
+# capture_relayed OUTCOME SUFFIX HOST LEG PROTOCOL...: one capture per
+# protocol of a client that uses STARTTLS when offered, through the relay on
+# HOST, named after the outcome the relay causes (smtp-starttls-OUTCOME...).
+capture_relayed() {
+    local outcome=$1 suffix=$2 host=$3 leg=$4 protocol
+    shift 4
+    declare -A ports=([smtp]=25 [imap]=143 [pop3]=110)
+    declare -A names=([smtp]=smtp-starttls [imap]=imap-starttls [pop3]=pop3-stls)
+    for protocol in "$@"; do
+        capture "${names[$protocol]}-$outcome$suffix" "$leg ${ports[$protocol]}" \
+            clients "$protocol-opportunistic" --host "$host" --user alice --password "$ALICE_PASSWORD"
+    done
+}
+
 # Middleboxes listen on 127.0.0.3 and forward to the real server on
 # 127.0.0.1; the capture filter keeps only the client's leg.
 record_middleboxes() {
     local leg='host 127.0.0.3 and tcp port'
 
-    start_helper strip --listen 127.0.0.3 --port 25 --upstream 127.0.0.1 --protocol smtp
-    start_helper strip --listen 127.0.0.3 --port 143 --upstream 127.0.0.1 --protocol imap
-    start_helper strip --listen 127.0.0.3 --port 110 --upstream 127.0.0.1 --protocol pop3
-    wait_for_port 127.0.0.3 25
-    wait_for_port 127.0.0.3 143
-    wait_for_port 127.0.0.3 110
-    capture smtp-starttls-stripped "$leg 25" \
-        clients smtp-opportunistic --host 127.0.0.3 --user alice --password "$ALICE_PASSWORD"
-    capture imap-starttls-stripped "$leg 143" \
-        clients imap-opportunistic --host 127.0.0.3 --user alice --password "$ALICE_PASSWORD"
-    capture pop3-stls-stripped "$leg 110" \
-        clients pop3-opportunistic --host 127.0.0.3 --user alice --password "$ALICE_PASSWORD"
+    start_relays 127.0.0.3 strip smtp imap pop3
+    capture_relayed stripped "" 127.0.0.3 "$leg" smtp imap pop3
     stop_helpers
 
-    start_helper refuse --listen 127.0.0.3 --port 25 --upstream 127.0.0.1 --protocol smtp
-    start_helper refuse --listen 127.0.0.3 --port 143 --upstream 127.0.0.1 --protocol imap
-    start_helper refuse --listen 127.0.0.3 --port 110 --upstream 127.0.0.1 --protocol pop3
-    wait_for_port 127.0.0.3 25
-    wait_for_port 127.0.0.3 143
-    wait_for_port 127.0.0.3 110
-    capture smtp-starttls-refused "$leg 25" \
-        clients smtp-opportunistic --host 127.0.0.3 --user alice --password "$ALICE_PASSWORD"
-    capture imap-starttls-refused "$leg 143" \
-        clients imap-opportunistic --host 127.0.0.3 --user alice --password "$ALICE_PASSWORD"
-    capture pop3-stls-refused "$leg 110" \
-        clients pop3-opportunistic --host 127.0.0.3 --user alice --password "$ALICE_PASSWORD"
+    start_relays 127.0.0.3 refuse smtp imap pop3
+    capture_relayed refused "" 127.0.0.3 "$leg" smtp imap pop3
     stop_helpers
 
-    start_helper inject-response --listen 127.0.0.3 --port 25 --upstream 127.0.0.1 --protocol smtp
-    start_helper inject-response --listen 127.0.0.3 --port 143 --upstream 127.0.0.1 --protocol imap
-    wait_for_port 127.0.0.3 25
-    wait_for_port 127.0.0.3 143
-    capture smtp-starttls-response-injection "$leg 25" \
-        clients smtp-opportunistic --host 127.0.0.3 --user alice --password "$ALICE_PASSWORD"
-    capture imap-starttls-response-injection "$leg 143" \
-        clients imap-opportunistic --host 127.0.0.3 --user alice --password "$ALICE_PASSWORD"
+    start_relays 127.0.0.3 inject-response smtp imap
+    capture_relayed response-injection "" 127.0.0.3 "$leg" smtp imap
     stop_helpers
 
     # Mock servers for what Postfix and Dovecot cannot do offline: bearer
@@ -1044,17 +1044,6 @@ restart_servers() {
     wait_for_port 127.0.0.1 110
 }
 
-# start_ipv6_relays MODE PROTOCOL...: one relay on [::1] per protocol.
-start_ipv6_relays() {
-    local mode=$1 protocol
-    shift
-    declare -A ports=([smtp]=25 [imap]=143 [pop3]=110)
-    for protocol in "$@"; do
-        start_helper "$mode" --listen ::1 --port "${ports[$protocol]}" --upstream 127.0.0.1 --protocol "$protocol"
-        wait_for_listener ::1 "${ports[$protocol]}"
-    done
-}
-
 record_middleboxes_ipv6() {
     if ! any_selected "${ipv6_middlebox_scenarios[@]}"; then
         return 0
@@ -1062,31 +1051,16 @@ record_middleboxes_ipv6() {
     restart_servers ipv4
     local leg='ip6 and tcp port'
 
-    start_ipv6_relays strip smtp imap pop3
-    capture smtp-starttls-stripped-ipv6 "$leg 25" \
-        clients smtp-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
-    capture imap-starttls-stripped-ipv6 "$leg 143" \
-        clients imap-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
-    capture pop3-stls-stripped-ipv6 "$leg 110" \
-        clients pop3-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    start_relays ::1 strip smtp imap pop3
+    capture_relayed stripped -ipv6 ::1 "$leg" smtp imap pop3
     stop_helpers
 
-    start_ipv6_relays refuse smtp imap pop3
-    capture smtp-starttls-refused-ipv6 "$leg 25" \
-        clients smtp-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
-    capture imap-starttls-refused-ipv6 "$leg 143" \
-        clients imap-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
-    capture pop3-stls-refused-ipv6 "$leg 110" \
-        clients pop3-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    start_relays ::1 refuse smtp imap pop3
+    capture_relayed refused -ipv6 ::1 "$leg" smtp imap pop3
     stop_helpers
 
-    start_ipv6_relays inject-response smtp imap pop3
-    capture smtp-starttls-response-injection-ipv6 "$leg 25" \
-        clients smtp-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
-    capture imap-starttls-response-injection-ipv6 "$leg 143" \
-        clients imap-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
-    capture pop3-stls-response-injection-ipv6 "$leg 110" \
-        clients pop3-opportunistic --host ::1 --user alice --password "$ALICE_PASSWORD"
+    start_relays ::1 inject-response smtp imap pop3
+    capture_relayed response-injection -ipv6 ::1 "$leg" smtp imap pop3
     stop_helpers
 
     restart_servers all
