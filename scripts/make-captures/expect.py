@@ -770,8 +770,8 @@ def https_learnt_policies(streams):
 
 
 def learnt_mta_sts(stream, starttls, tls, learnt):
-    """The mta_sts object of a port-25 session to a domain learnt before
-    the session ended, or None. Result types are RFC 8460's: STARTTLS not
+    """Return the mta_sts object of a port-25 session to a domain learnt
+    before the session ended, or None. Result types are RFC 8460's: STARTTLS not
     used or not offered, then a version below TLS 1.2 (RFC 8996). The result
     of a TLS session with a visible certificate is left out, because the
     certificate's trust is mailtap's verdict."""

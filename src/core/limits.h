@@ -7,10 +7,10 @@
 #define MAILTAP_LIMITS_H
 
 /*
- * Flow table cap. A half-open flow holds about 470 bytes (470 MB at this
- * cap under a SYN flood), but a mail flow past its handshake holds about
- * 4.4 KB until it ends, so a table full of those needs about 4.4 GB;
- * --max-flows lowers the cap (docs/benchmarks.md has the measurements).
+ * Flow table cap. A half-open flow uses about 470 bytes (470 MB at this
+ * cap under a SYN flood), but a mail flow past its handshake uses about
+ * 4.4 KB until it ends, so a table full of those needs about 4.4 GB.
+ * --max-flows lowers the cap; docs/benchmarks.md has the measurements.
  */
 #define LIMIT_FLOWS_DEFAULT 1000000u
 

@@ -46,7 +46,7 @@ enum line_mode {
 	LINE_MODE_DOT_BODY, /* message text skipped up to its "." line */
 };
 
-/* Where the dot-body scan stands in the current line. */
+/* Position of the dot-body scan within the current line. */
 enum line_dot_state {
 	LINE_DOT_LINE_START = 0, /* the next byte starts a line */
 	LINE_DOT_SEEN,		 /* the line so far is "." */
@@ -98,12 +98,11 @@ bool line_reader_take_empty_counted(struct line_reader *r, struct line *out);
 /* Returns to text mode when the counted item has not consumed any byte yet. Returns true if it did. */
 bool line_reader_cancel_counted(struct line_reader *r);
 /*
- * Switches to dot-body mode: the lines that follow are message text (SMTP
- * DATA after the header section, a POP3 RETR or TOP reply) and are passed
- * over without being framed, up to the line "." that ends the message
- * (RFC 5321 section 4.5.2, RFC 1939 section 3), which is delivered as a
- * normal line. Lines of message text are not protocol lines, so an
- * over-long one is not counted. Takes effect only at a line start in text
+ * Switches to dot-body mode for message text: SMTP DATA after the header
+ * section, or a POP3 RETR or TOP reply. Its lines are passed over without
+ * being framed, up to the line "." that ends the message (RFC 5321 section
+ * 4.5.2, RFC 1939 section 3), which is delivered as a normal line. Lines of
+ * message text are not protocol lines, so an over-long one is not counted. Takes effect only at a line start in text
  * mode and returns true when it did. A gap ends the mode like any partial
  * line, and the reader resynchronises at the next LF.
  */

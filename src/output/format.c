@@ -203,7 +203,7 @@ static void format_ipv4(const uint8_t addr[4], char buf[FORMAT_IP_SIZE])
  * lowercase hex without leading zeros, the first longest run of two or
  * more zero groups as "::"), including its dotted form for IPv4-mapped and
  * IPv4-compatible addresses. inet_ntop() formats every group with
- * sprintf(), a visible cost when each record holds two addresses.
+ * sprintf(), a visible cost when each record contains two addresses.
  */
 static void format_ipv6(const uint8_t addr[16], char buf[FORMAT_IP_SIZE])
 {

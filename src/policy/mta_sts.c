@@ -140,8 +140,14 @@ int mta_sts_parse_policy(const char *text, size_t len, struct mta_sts_policy *ou
 		pos += line_len + (nl != NULL ? 1 : 0);
 	}
 	if (!seen.version || !seen.mode || !seen.max_age) {
+		const char *missing = "max_age";
+
+		if (!seen.version)
+			missing = "version";
+		else if (!seen.mode)
+			missing = "mode";
 		snprintf(err, err_size, "missing %s line: RFC 8461 requires version, mode and max_age in every policy",
-			 !seen.version ? "version" : !seen.mode ? "mode" : "max_age");
+			 missing);
 		return -1;
 	}
 	if (out->mode != MTA_STS_MODE_NONE && out->mx_count == 0) {

@@ -213,11 +213,11 @@ void worker_pool_expire(struct worker_pool *pool, uint64_t now_usec)
  * Heap memory freed by a worker thread goes back to glibc's per-thread
  * arena, which returns the top of its heap to the kernel as soon as 128 KiB
  * are free there. The analyzers free and allocate again at that scale for
- * every connection, so a worker refaulted the same pages: with the reader
- * and one worker thread, 320,000 page faults and 0.8 s of system time on
- * the 1 GiB benchmark mix, against 14,000 faults without threads. A larger
- * trim threshold keeps the pages mapped, at the cost of holding up to that
- * much freed memory per arena.
+ * every connection, so a worker faulted the same pages in again and again.
+ * With the reader and one worker thread that was 320,000 page faults and
+ * 0.8 s of system time on the 1 GiB benchmark mix, against 14,000 faults
+ * without threads. A larger trim threshold keeps the pages mapped, at the
+ * cost of up to that much freed memory per arena.
  */
 #define WORKER_MALLOC_TRIM_BYTES (64 * 1024 * 1024)
 

@@ -118,8 +118,8 @@ for s in sessions:
         tls_rows[(server, tls["version"], tls["cipher"])] += 1
     for a in s["auth"]:
         # The report doubles a backslash (MAILTAP\nobody), so an escaped byte stays recognisable.
-        shown = a["username"].replace("\\", "\\\\")
-        cred_rows[(server, a["mechanism"], shown, a["exposure"], a["result"])] += 1
+        displayed_username = a["username"].replace("\\", "\\\\")
+        cred_rows[(server, a["mechanism"], displayed_username, a["exposure"], a["result"])] += 1
     for f in finding_names & set(s["anomalies_present"]):
         findings[(server_of(s["src_ip"], s["src_port"]), server, f)] += 1
     if (s.get("mta_sts") or {}).get("result"):

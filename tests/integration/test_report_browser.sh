@@ -45,9 +45,9 @@ work = sys.argv[1]
 failures = []
 
 
-def check(cond, what):
+def check(cond, message):
     if not cond:
-        failures.append(what)
+        failures.append(message)
 
 
 records = [json.loads(line) for line in open(f"{work}/records.json")]

@@ -628,7 +628,7 @@ static void test_preauth_greeting(void)
 	release_runs();
 }
 
-/* An OK greeting is not PREAUTH, whatever its text says. */
+/* An OK greeting is not PREAUTH, whatever text follows it. */
 static void test_ok_greeting_not_preauth(void)
 {
 	static const struct script_turn turns[] = {
