@@ -580,15 +580,18 @@ record_pop3() {
         'pop3s://[::1]:995/'
 }
 
+# The clear-text port of each protocol, where the relays listen.
+declare -A relay_ports=([smtp]=25 [imap]=143 [pop3]=110)
+
 # start_relays LISTEN MODE PROTOCOL...: a middlebox.py relay in MODE on
 # LISTEN for each protocol, forwarding to the real server on 127.0.0.1.
 start_relays() {
     local listen=$1 mode=$2 protocol
     shift 2
-    declare -A ports=([smtp]=25 [imap]=143 [pop3]=110)
     for protocol in "$@"; do
-        start_helper "$mode" --listen "$listen" --port "${ports[$protocol]}" --upstream 127.0.0.1 --protocol "$protocol"
-        wait_for_listener "$listen" "${ports[$protocol]}"
+        start_helper "$mode" --listen "$listen" --port "${relay_ports[$protocol]}" --upstream 127.0.0.1 \
+            --protocol "$protocol"
+        wait_for_listener "$listen" "${relay_ports[$protocol]}"
     done
 }
 
@@ -598,10 +601,9 @@ start_relays() {
 capture_relayed() {
     local outcome=$1 suffix=$2 host=$3 leg=$4 protocol
     shift 4
-    declare -A ports=([smtp]=25 [imap]=143 [pop3]=110)
     declare -A names=([smtp]=smtp-starttls [imap]=imap-starttls [pop3]=pop3-stls)
     for protocol in "$@"; do
-        capture "${names[$protocol]}-$outcome$suffix" "$leg ${ports[$protocol]}" \
+        capture "${names[$protocol]}-$outcome$suffix" "$leg ${relay_ports[$protocol]}" \
             clients "$protocol-opportunistic" --host "$host" --user alice --password "$ALICE_PASSWORD"
     done
 }
